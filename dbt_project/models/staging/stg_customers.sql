@@ -1,0 +1,33 @@
+-- One row per customer profile: typed and normalised; the first record of an id wins.
+
+with
+
+source as (
+
+    select * from {{ source('raw', 'customers') }}
+
+),
+
+typed as (
+
+    select
+        file_row_number as raw_row_id,
+        upper(nullif(trim(customer_id), '')) as customer_id,
+        try_cast(trim(signup_date) as date) as signup_date,
+        try_cast(trim(age) as integer) as age,
+        lower(nullif(trim(gender), '')) as gender,
+        nullif(trim(location), '') as location
+    from source
+
+),
+
+final as (
+
+    select customer_id, signup_date, age, gender, location
+    from typed
+    where customer_id is not null
+    qualify row_number() over (partition by customer_id order by raw_row_id) = 1
+
+)
+
+select * from final

@@ -1,0 +1,24 @@
+-- Raw rows that repeat an earlier usable row exactly (after trimming and case folding).
+
+with
+
+typed as (
+
+    select * from {{ ref('stg_transactions__typed') }}
+
+),
+
+final as (
+
+    select
+        raw_row_id,
+        customer_id,
+        order_id,
+        ordered_at,
+        amount
+    from typed
+    where is_duplicate
+
+)
+
+select * from final
