@@ -1,0 +1,121 @@
+"""Feast definitions, read top to bottom: entity, data source, feature views, feature service.
+
+Field names and types come from the dbt mart contract (contract.py), so they always match the
+Parquet files dbt writes. This file only decides which view each feature belongs to; a test
+fails when a contract column is in no view or in two.
+"""
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+from feast import Entity, FeatureService, FeatureView, Field, FileSource, ValueType
+from feast.types import Bool, Float64, Int64, String
+
+try:  # imported as part of the package (tests, api) or as a file by `feast apply`
+    from feature_repo.contract import REPO_ROOT, feature_columns
+except ModuleNotFoundError:  # pragma: no cover - `feast apply` runs from this folder
+    from contract import REPO_ROOT, feature_columns
+
+OWNER = "data-platform@retailer.example"
+FEATURES_DIR = Path(os.environ.get("FEATURES_DIR", REPO_ROOT / "data" / "features")).resolve()
+
+# dbt data_type → Feast type
+FEAST_TYPES = {"bigint": Int64, "double": Float64, "varchar": String, "boolean": Bool}
+
+# ---------------------------------------------------------------------------------------------
+# Entity
+# ---------------------------------------------------------------------------------------------
+customer = Entity(
+    name="customer",
+    join_keys=["customer_id"],
+    value_type=ValueType.STRING,
+    description="A retail customer, by the id in the transaction log (trimmed, upper-case).",
+    tags={"domain": "customer"},
+    owner=OWNER,
+)
+
+# ---------------------------------------------------------------------------------------------
+# Data source: the dbt mart, one row per customer per as-of date
+# ---------------------------------------------------------------------------------------------
+customer_features_source = FileSource(
+    name="customer_features_source",
+    path=str(FEATURES_DIR / "customer_features.parquet"),
+    timestamp_field="event_timestamp",
+    description="dbt mart customer_features (Parquet), stamped at the end of each as-of day.",
+    tags={"dbt_model": "customer_features"},
+    owner=OWNER,
+)
+
+# ---------------------------------------------------------------------------------------------
+# Feature views, grouped by meaning
+# ---------------------------------------------------------------------------------------------
+CALENDAR = ("as_of_month", "as_of_day_of_week", "days_to_next_holiday", "is_festival_season")
+PROFILE = ("age", "gender", "location", "days_since_signup")
+
+
+def _fields(names: set[str]) -> list[Field]:
+    return [
+        Field(name=c.name, dtype=FEAST_TYPES[c.data_type], description=c.description)
+        for c in feature_columns()
+        if c.name in names
+    ]
+
+
+_all_features = {c.name for c in feature_columns()}
+BEHAVIOUR = _all_features - set(CALENDAR) - set(PROFILE)
+
+# Features are stamped at the end of each as-of day and every customer gets a row at every
+# as-of date after their first purchase, so a training row always finds its own as-of row;
+# the TTL only has to stop a join from reaching back across a missing snapshot.
+TTL = timedelta(days=400)
+
+customer_behaviour = FeatureView(
+    name="customer_behaviour",
+    entities=[customer],
+    ttl=TTL,
+    schema=_fields(BEHAVIOUR),
+    source=customer_features_source,
+    online=True,
+    description="Recency, frequency, monetary value, windows, rhythm, returns and preferences.",
+    tags={"group": "behaviour"},
+    owner=OWNER,
+)
+
+customer_calendar = FeatureView(
+    name="customer_calendar",
+    entities=[customer],
+    ttl=TTL,
+    schema=_fields(set(CALENDAR)),
+    source=customer_features_source,
+    online=True,
+    description="Where the as-of date falls: month, weekday, holidays, festival season.",
+    tags={"group": "calendar"},
+    owner=OWNER,
+)
+
+customer_profile = FeatureView(
+    name="customer_profile",
+    entities=[customer],
+    ttl=TTL,
+    schema=_fields(set(PROFILE)),
+    source=customer_features_source,
+    online=True,
+    description="Demographics and location from the customer file and first purchase.",
+    tags={"group": "profile"},
+    owner=OWNER,
+)
+
+# ---------------------------------------------------------------------------------------------
+# Feature service: THE list of model features, read by training and serving alike
+# ---------------------------------------------------------------------------------------------
+repeat_purchase_v1 = FeatureService(
+    name="repeat_purchase_v1",
+    features=[customer_behaviour, customer_calendar, customer_profile],
+    description="Every feature of the repeat-purchase model, version 1.",
+    tags={"model": "repeat_purchase", "version": "1"},
+    owner=OWNER,
+)
+
+FEATURE_VIEWS = (customer_behaviour, customer_calendar, customer_profile)
+FEATURE_SERVICE = repeat_purchase_v1

@@ -1,0 +1,114 @@
+"""Read customers' online features, knowing when they are from and whether they exist.
+
+Feast answers an unknown id with a row of nulls that looks like a customer. Here every feature
+view's event timestamp comes back too: a customer none of whose views has a timestamp (Feast
+says None or the epoch) is not in the store, and the oldest view timestamp is the "features as of" time shown to users.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from feast import FeatureStore
+
+FEATURE_SERVICE = "repeat_purchase_v1"
+
+# Ids are short printable tokens; anything else is refused before it reaches the store.
+CUSTOMER_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$")
+
+
+class InvalidCustomerId(ValueError):
+    """A customer id that cannot be a key of the online store."""
+
+
+@dataclass
+class OnlineFeatures:
+    customer_id: str
+    found: bool
+    features: dict[str, Any] = field(default_factory=dict)
+    as_of: datetime | None = None
+
+    def is_stale(self, max_age: timedelta, now: datetime | None = None) -> bool:
+        """Whether the features are older than max_age (unknown age counts as stale)."""
+        if self.as_of is None:
+            return True
+        now = now or datetime.now(timezone.utc)
+        return now - self.as_of > max_age
+
+
+def normalize_customer_id(raw: str) -> str:
+    """The id as staging stores it (trimmed, upper-case), or InvalidCustomerId."""
+    if not isinstance(raw, str):
+        raise InvalidCustomerId("customer_id must be a string")
+    candidate = raw.strip().upper()
+    if not CUSTOMER_ID_PATTERN.match(candidate):
+        raise InvalidCustomerId(
+            "customer_id must be 1–64 letters, digits or _.:@- and start with a letter or digit"
+        )
+    return candidate
+
+
+def get_online_features(store: FeatureStore, customer_ids: list[str]) -> list[OnlineFeatures]:
+    """One online lookup for all ids; results in the same order, unknown ids not found."""
+    ids = [normalize_customer_id(c) for c in customer_ids]
+    if not ids:
+        return []
+    service = store.get_feature_service(FEATURE_SERVICE, allow_cache=True)
+    response = store.get_online_features(
+        features=service, entity_rows=[{"customer_id": c} for c in ids]
+    ).to_dict(include_event_timestamps=True)
+    feature_columns = [k for k in response if k != "customer_id" and not k.endswith("__ts")]
+    stamp_columns = [f"{k}__ts" for k in feature_columns]
+    results = []
+    for i, customer_id in enumerate(ids):
+        # Feast stamps a missing row with None or the epoch (0), depending on the store
+        stamps = [response[k][i] for k in stamp_columns if response[k][i]]
+        if not stamps:
+            results.append(OnlineFeatures(customer_id, found=False))
+            continue
+        as_of = min(_as_utc(s) for s in stamps)
+        features = {k: response[k][i] for k in feature_columns}
+        results.append(OnlineFeatures(customer_id, True, features, as_of))
+    return results
+
+
+def _as_utc(stamp: Any) -> datetime:
+    if isinstance(stamp, (int, float)):
+        return datetime.fromtimestamp(stamp, tz=timezone.utc)
+    if isinstance(stamp, datetime):
+        return stamp if stamp.tzinfo else stamp.replace(tzinfo=timezone.utc)
+    return datetime.fromtimestamp(stamp.seconds, tz=timezone.utc)
+
+
+def main(argv: list[str] | None = None) -> None:
+    from feature_repo.store import open_store
+
+    parser = argparse.ArgumentParser(
+        prog="python -m feature_repo.lookup",
+        description="Print a customer's online features (the ones the API scores) as JSON.",
+    )
+    parser.add_argument("customer_ids", nargs="+", help="one or more customer ids")
+    args = parser.parse_args(argv)
+    store = open_store()
+    for row in get_online_features(store, args.customer_ids):
+        print(
+            json.dumps(
+                {
+                    "customer_id": row.customer_id,
+                    "found": row.found,
+                    "features_as_of": row.as_of.isoformat() if row.as_of else None,
+                    "features": row.features,
+                },
+                default=str,
+                indent=2,
+            )
+        )
+
+
+if __name__ == "__main__":
+    main()

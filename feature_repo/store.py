@@ -1,0 +1,67 @@
+"""Open the Feast store from Python, the way the `feast` CLI would.
+
+The CLI reads `feature_repo/feature_store.yaml`, or the file named by FEAST_FS_YAML_FILE_PATH
+(`feature_store.redis.yaml` for Redis). `open_store` honours the same variable, and lets tests
+move the registry and the SQLite file into a temporary folder or point Redis elsewhere.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import yaml
+from feast import FeatureStore
+from feast.repo_config import RepoConfig
+
+REPO_DIR = Path(__file__).resolve().parent
+
+
+def config_path() -> Path:
+    """The feature_store yaml in force: FEAST_FS_YAML_FILE_PATH, else the SQLite default."""
+    chosen = os.environ.get("FEAST_FS_YAML_FILE_PATH")
+    return Path(chosen).resolve() if chosen else REPO_DIR / "feature_store.yaml"
+
+
+def open_store(
+    *, data_dir: Path | None = None, redis_url: str | None = None, yaml_path: Path | None = None
+) -> FeatureStore:
+    """A FeatureStore for the configured yaml.
+
+    data_dir: put the registry (and the SQLite online store) there instead of ../data.
+    redis_url: use a Redis online store at host:port instead of what the yaml says.
+    """
+    path = yaml_path or config_path()
+    raw = yaml.safe_load(os.path.expandvars(path.read_text()))
+    if data_dir is not None:
+        raw["registry"] = str(Path(data_dir) / "registry.db")
+        if raw["online_store"]["type"] == "sqlite":
+            raw["online_store"]["path"] = str(Path(data_dir) / "online_store.db")
+    # paths in the yaml are relative to this folder, as for the CLI, whatever the cwd
+    raw["registry"] = str(REPO_DIR / raw["registry"])
+    if raw["online_store"]["type"] == "sqlite":
+        raw["online_store"]["path"] = str(REPO_DIR / raw["online_store"]["path"])
+    if redis_url is not None:
+        raw["online_store"] = {"type": "redis", "connection_string": redis_url}
+    return FeatureStore(config=RepoConfig(repo_path=REPO_DIR, **raw))
+
+
+def apply_definitions(store: FeatureStore, features_dir: Path | None = None) -> None:
+    """`feast apply` from Python: register the entity, views and service of definitions.py.
+
+    features_dir: read the marts from there instead of FEATURES_DIR / data/features.
+    """
+    from feature_repo import definitions
+
+    if features_dir is not None:
+        source = definitions.customer_features_source
+        source.file_options.uri = str(Path(features_dir).resolve() / "customer_features.parquet")
+
+    store.apply(
+        [
+            definitions.customer,
+            definitions.customer_features_source,
+            *definitions.FEATURE_VIEWS,
+            definitions.FEATURE_SERVICE,
+        ]
+    )
