@@ -1,0 +1,5 @@
+"""`python -m modeling` is `python -m modeling.train`."""
+
+from modeling.train import main
+
+main()

@@ -1,0 +1,84 @@
+"""The point-in-time training set: dbt's labels as the entity dataframe, features from Feast.
+
+Each label row (customer, as-of T, repeat_30d) is joined by Feast to the feature row stamped
+at T, so no feature can come from after T. The feature list is the FeatureService's: the
+same one serving reads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+from feast import FeatureStore
+
+from feature_repo.lookup import FEATURE_SERVICE
+
+LABEL = "repeat_30d"
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """The model's inputs, in FeatureService order, split by kind."""
+
+    service: str
+    numeric: tuple[str, ...]
+    categorical: tuple[str, ...]
+    types: dict[str, str]
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(self.types)
+
+
+def feature_spec(store: FeatureStore) -> FeatureSpec:
+    """Read the FeatureService from the registry: names and Feast types of every feature."""
+    service = store.get_feature_service(FEATURE_SERVICE)
+    types: dict[str, str] = {}
+    for projection in service.feature_view_projections:
+        for f in projection.features:
+            types[f.name] = str(f.dtype)
+    categorical = tuple(n for n, t in types.items() if t == "String")
+    numeric = tuple(n for n in types if n not in categorical)
+    return FeatureSpec(FEATURE_SERVICE, numeric, categorical, types)
+
+
+def load_labels(labels_path: Path) -> pd.DataFrame:
+    labels = pd.read_parquet(labels_path)
+    labels["event_timestamp"] = pd.to_datetime(labels["event_timestamp"])
+    labels["as_of_date"] = pd.to_datetime(labels["as_of_date"]).dt.date
+    return labels
+
+
+def training_frame(store: FeatureStore, labels: pd.DataFrame) -> pd.DataFrame:
+    """Labels joined point-in-time to the FeatureService's features (one row per label)."""
+    entity_df = labels[["customer_id", "event_timestamp", "as_of_date", LABEL]]
+    service = store.get_feature_service(FEATURE_SERVICE)
+    frame = store.get_historical_features(entity_df=entity_df, features=service).to_df()
+    if len(frame) != len(entity_df):
+        raise RuntimeError(
+            f"Feast returned {len(frame)} rows for {len(entity_df)} labels: rows were dropped"
+        )
+    return frame.sort_values(["as_of_date", "customer_id"], kind="stable").reset_index(drop=True)
+
+
+def split_by_as_of(
+    frame: pd.DataFrame, validation_dates: int
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Train on the older as-of dates, validate on the next ones, test on the latest.
+
+    Never random rows across time: a random split lets the model see the future of the very
+    customers it is tested on.
+    """
+    dates = sorted(frame["as_of_date"].unique())
+    if len(dates) < validation_dates + 2:
+        raise ValueError(
+            f"need at least {validation_dates + 2} labelled as-of dates, have {len(dates)}"
+        )
+    test_date = dates[-1]
+    validation = dates[-1 - validation_dates : -1]
+    train = frame[frame["as_of_date"] < validation[0]]
+    valid = frame[frame["as_of_date"].isin(validation)]
+    test = frame[frame["as_of_date"] == test_date]
+    return train, valid, test

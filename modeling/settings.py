@@ -1,0 +1,38 @@
+"""Settings of the modeling app: one object, every path and knob in one place."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def _path_from_env(name: str, default: Path) -> Path:
+    return Path(os.environ.get(name, default)).resolve()
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """What `python -m modeling.train` needs; every field has a command-line flag."""
+
+    models: tuple[str, ...] = ("lr", "rf", "xgb")
+    seed: int = 42
+    # Labels come from dbt's customer_labels; its window must match this (checked).
+    label_window_days: int = 30
+    # Latest fully labelled as-of dates held out: the last for the test report, the ones
+    # before it for choosing the model and the threshold.
+    validation_dates: int = 1
+    selection_metric: str = "pr_auc"
+    features_dir: Path = field(
+        default_factory=lambda: _path_from_env("FEATURES_DIR", REPO_ROOT / "data" / "features")
+    )
+    models_dir: Path = field(
+        default_factory=lambda: _path_from_env("MODELS_DIR", REPO_ROOT / "models")
+    )
+    feast_data_dir: Path | None = None
+
+    @property
+    def labels_path(self) -> Path:
+        return self.features_dir / "customer_labels.parquet"
