@@ -2,7 +2,8 @@
 
 Feast answers an unknown id with a row of nulls that looks like a customer. Here every feature
 view's event timestamp comes back too: a customer none of whose views has a timestamp (Feast
-says None or the epoch) is not in the store, and the oldest view timestamp is the "features as of" time shown to users.
+says None or the epoch) is not in the store, and the oldest view timestamp is the "features
+as of" time shown to users.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import argparse
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from feast import FeatureStore
@@ -37,7 +38,7 @@ class OnlineFeatures:
         """Whether the features are older than max_age (unknown age counts as stale)."""
         if self.as_of is None:
             return True
-        now = now or datetime.now(timezone.utc)
+        now = now or datetime.now(UTC)
         return now - self.as_of > max_age
 
 
@@ -79,10 +80,10 @@ def get_online_features(store: FeatureStore, customer_ids: list[str]) -> list[On
 
 def _as_utc(stamp: Any) -> datetime:
     if isinstance(stamp, (int, float)):
-        return datetime.fromtimestamp(stamp, tz=timezone.utc)
+        return datetime.fromtimestamp(stamp, tz=UTC)
     if isinstance(stamp, datetime):
-        return stamp if stamp.tzinfo else stamp.replace(tzinfo=timezone.utc)
-    return datetime.fromtimestamp(stamp.seconds, tz=timezone.utc)
+        return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
+    return datetime.fromtimestamp(stamp.seconds, tz=UTC)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,19 +1,20 @@
 """Load the latest as-of features into the online store: `python -m feature_repo.materialize`.
 
 Stock `feast materialize` writes row by row through the offline store. Here DuckDB reads the
-newest as-of date straight from the Parquet mart and each feature view is written in one
-batch through Feast's own `write_to_online_store`, so the online rows are exactly the rows of
-the offline mart at its latest as-of date (the skew test holds us to that). A run whose
-latest as-of date is already online writes nothing unless --full is given.
+newest as-of date straight from the Parquet mart and each feature view is written in one batch
+through Feast's own `write_to_online_store`, so the online rows are exactly the offline mart's
+rows at its latest as-of date (the skew test holds us to that).
+
+Incremental: a hash of every customer's row is kept beside the registry after each run; the
+next run writes only customers whose row changed (new as-of date, new data) or who are new.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -24,15 +25,13 @@ from feature_repo.store import open_store
 
 log = logging.getLogger("feature_repo.materialize")
 
-STATE_FILE = "materialized.json"
-
 
 @dataclass
 class MaterializeReport:
-    customers: int
+    customers: int  # customers written this run
+    unchanged: int  # customers already online with the same row
     as_of: str | None
     seconds: float
-    skipped: bool
 
 
 def latest_features(features_path: Path) -> pd.DataFrame:
@@ -41,38 +40,55 @@ def latest_features(features_path: Path) -> pd.DataFrame:
         f"""
         select * from read_parquet('{features_path}')
         where event_timestamp = (select max(event_timestamp) from read_parquet('{features_path}'))
+        order by customer_id
         """
     ).df()
 
 
 def _state_path(store: FeatureStore) -> Path:
+    """Where the row hashes of what is online live: beside the registry, one file per store."""
     registry = Path(store.config.registry.path)
-    if not registry.is_absolute():
-        registry = Path(store.repo_path) / registry
-    return registry.parent / STATE_FILE
+    online = store.config.online_store
+    target = getattr(online, "path", None) or getattr(online, "connection_string", "")
+    name = "".join(ch if ch.isalnum() else "_" for ch in f"{online.type}_{Path(target).name}")
+    return registry.parent / f"materialized_{name}.parquet"
 
 
 def materialize_latest(store: FeatureStore, *, full: bool = False) -> MaterializeReport:
-    """Write the newest as-of features of every customer into the online store."""
+    """Write the newest as-of features of every changed or new customer online."""
     started = time.perf_counter()
     views = store.get_feature_service("repeat_purchase_v1").feature_view_projections
     source_path = store.get_feature_view(views[0].name).batch_source.path
     frame = latest_features(Path(source_path))
     as_of = str(frame["event_timestamp"].max()) if len(frame) else None
+    hashes = pd.DataFrame(
+        {
+            "customer_id": frame["customer_id"],
+            "row_hash": pd.util.hash_pandas_object(frame, index=False).astype("int64"),
+        }
+    )
 
     state_path = _state_path(store)
-    state = json.loads(state_path.read_text()) if state_path.exists() else {}
-    online_key = f"{store.config.online_store.type}:{source_path}"
-    if not full and as_of is not None and state.get(online_key) == as_of:
-        log.info("online store already holds as-of %s; nothing to write", as_of)
-        return MaterializeReport(0, as_of, time.perf_counter() - started, skipped=True)
+    changed = frame
+    if not full and state_path.exists():
+        previous = pd.read_parquet(state_path)
+        merged = hashes.merge(previous, on="customer_id", how="left", suffixes=("", "_online"))
+        changed = frame[(merged["row_hash"] != merged["row_hash_online"]).to_numpy()]
 
     for projection in views:
+        if changed.empty:
+            break
         columns = ["customer_id", "event_timestamp", *(f.name for f in projection.features)]
-        store.write_to_online_store(projection.name, frame[columns])
-    state[online_key] = as_of
-    state_path.write_text(json.dumps(state, indent=2))
-    return MaterializeReport(len(frame), as_of, time.perf_counter() - started, skipped=False)
+        store.write_to_online_store(projection.name, changed[columns])
+    tmp = state_path.with_suffix(".tmp")
+    hashes.to_parquet(tmp, index=False)
+    tmp.replace(state_path)
+    return MaterializeReport(
+        customers=len(changed),
+        unchanged=len(frame) - len(changed),
+        as_of=as_of,
+        seconds=time.perf_counter() - started,
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -82,18 +98,16 @@ def main(argv: list[str] | None = None) -> None:
         "(SQLite by default; Redis with FEAST_FS_YAML_FILE_PATH=feature_repo/"
         "feature_store.redis.yaml). Run `feast -c feature_repo apply` first.",
     )
-    parser.add_argument("--full", action="store_true", help="write even if already up to date")
+    parser.add_argument("--full", action="store_true", help="write every customer, changed or not")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     report = materialize_latest(open_store(), full=args.full)
-    if report.skipped:
-        print(f"online store already up to date (features as of {report.as_of})")
-    else:
-        print(
-            f"materialized {report.customers:,} customers (features as of {report.as_of}) "
-            f"in {report.seconds:.1f} s"
-        )
-    log.debug("report: %s", asdict(report))
+    print(
+        f"materialized {report.customers:,} customers ({report.unchanged:,} unchanged) "
+        f"with features as of {report.as_of} in {report.seconds:.1f} s"
+    )
 
 
 if __name__ == "__main__":

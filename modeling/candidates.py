@@ -7,8 +7,8 @@ ranking the model learns, not the meaning of the probability served.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 from sklearn.ensemble import RandomForestClassifier

@@ -40,7 +40,7 @@ def probability_metrics(y: np.ndarray, proba: np.ndarray, threshold: float) -> d
         "threshold": float(threshold),
         "positive_rate": float(y.mean()),
         "confusion_matrix": {"tn": int(tn), "fp": int(fp), "fn": int(fn), "tp": int(tp)},
-        "rows": int(len(y)),
+        "rows": len(y),
     }
 
 

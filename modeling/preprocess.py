@@ -33,7 +33,10 @@ def build_preprocessor(spec: FeatureSpec, *, scale: bool) -> ColumnTransformer:
     if scale:
         numeric = Pipeline(
             [
-                ("impute", SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True)),
+                (
+                    "impute",
+                    SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True),
+                ),
                 ("scale", StandardScaler()),
             ]
         )
@@ -43,6 +46,9 @@ def build_preprocessor(spec: FeatureSpec, *, scale: bool) -> ColumnTransformer:
         handle_unknown="ignore", min_frequency=20, sparse_output=False, dtype=np.float64
     )
     return ColumnTransformer(
-        [("numeric", numeric, list(spec.numeric)), ("categorical", categorical, list(spec.categorical))],
+        [
+            ("numeric", numeric, list(spec.numeric)),
+            ("categorical", categorical, list(spec.categorical)),
+        ],
         verbose_feature_names_out=False,
     )

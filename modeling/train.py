@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import metadata as importlib_metadata
 from pathlib import Path
 
@@ -48,7 +48,10 @@ def _fingerprint(frame: pd.DataFrame) -> str:
 def _git_commit() -> str | None:
     try:
         return subprocess.run(
-            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True,
+            ["git", "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
             cwd=Path(__file__).parent,
         ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
@@ -82,8 +85,12 @@ def run(settings: TrainSettings) -> int:
     train, valid, test = split_by_as_of(frame, settings.validation_dates)
     log.info(
         "train %s rows (%s → %s), validation %s rows, test %s rows (as of %s)",
-        f"{len(train):,}", train["as_of_date"].min(), train["as_of_date"].max(),
-        f"{len(valid):,}", f"{len(test):,}", test["as_of_date"].iloc[0],
+        f"{len(train):,}",
+        train["as_of_date"].min(),
+        train["as_of_date"].max(),
+        f"{len(valid):,}",
+        f"{len(test):,}",
+        test["as_of_date"].iloc[0],
     )
     x_train, x_valid, x_test = (as_model_input(part, spec) for part in (train, valid, test))
     y_train, y_valid, y_test = (part[LABEL].to_numpy() for part in (train, valid, test))
@@ -113,9 +120,11 @@ def run(settings: TrainSettings) -> int:
         fitted[key] = (preprocessor, estimator, calibrator, threshold)
         log.info(
             "%s: validation %s %.4f, test ROC-AUC %.4f PR-AUC %.4f",
-            candidate.name, settings.selection_metric,
+            candidate.name,
+            settings.selection_metric,
             results[key]["validation"][settings.selection_metric],
-            results[key]["test"]["roc_auc"], results[key]["test"]["pr_auc"],
+            results[key]["test"]["roc_auc"],
+            results[key]["test"]["pr_auc"],
         )
 
     baselines = {
@@ -131,7 +140,7 @@ def run(settings: TrainSettings) -> int:
     baseline_score = baselines["recency"]["test"][metric]
     gate_passed = bool(chosen_score > baseline_score)
 
-    version = f"{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-{chosen}"
+    version = f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{chosen}"
     preprocessor, estimator, calibrator, threshold = fitted[chosen]
     metrics = {
         "selection_metric": metric,
@@ -149,7 +158,7 @@ def run(settings: TrainSettings) -> int:
         "version": version,
         "model": chosen,
         "model_name": CANDIDATES[chosen].name,
-        "trained_at": datetime.now(timezone.utc).isoformat(),
+        "trained_at": datetime.now(UTC).isoformat(),
         "feature_service": spec.service,
         "features": [{"name": n, "type": t} for n, t in spec.types.items()],
         "label": LABEL,
@@ -207,20 +216,27 @@ def parse_args(argv: list[str] | None) -> TrainSettings:
         "to models/current if it beats the recency baseline.",
     )
     parser.add_argument(
-        "--models", default=",".join(defaults.models),
+        "--models",
+        default=",".join(defaults.models),
         help="comma-separated models to compare: lr, rf, xgb (default: %(default)s)",
     )
     parser.add_argument("--seed", type=int, default=defaults.seed, help="random seed (%(default)s)")
     parser.add_argument(
-        "--label-window", type=int, default=defaults.label_window_days,
+        "--label-window",
+        type=int,
+        default=defaults.label_window_days,
         help="label window in days; must match dbt's label_window_days (%(default)s)",
     )
     parser.add_argument(
-        "--metric", choices=["pr_auc", "roc_auc"], default=defaults.selection_metric,
+        "--metric",
+        choices=["pr_auc", "roc_auc"],
+        default=defaults.selection_metric,
         help="metric that chooses the model on validation (%(default)s)",
     )
     parser.add_argument(
-        "--models-dir", type=Path, default=defaults.models_dir,
+        "--models-dir",
+        type=Path,
+        default=defaults.models_dir,
         help="where models/<version>/ and models/current go (%(default)s)",
     )
     args = parser.parse_args(argv)
