@@ -55,8 +55,8 @@ def test_training_set_equals_a_direct_point_in_time_query(feature_store, warehou
     direct["as_of_date"] = pd.to_datetime(direct["as_of_date"]).dt.date
     key = ["customer_id", "as_of_date"]
     columns = [c.name for c in feature_columns()]
-    left = frame.sort_values(key).reset_index(drop=True)[key + ["repeat_30d", *columns]]
-    right = direct.sort_values(key).reset_index(drop=True)[key + ["repeat_30d", *columns]]
+    left = frame.sort_values(key).reset_index(drop=True)[[*key, "repeat_30d", *columns]]
+    right = direct.sort_values(key).reset_index(drop=True)[[*key, "repeat_30d", *columns]]
     assert len(right) == len(left)
     for column in columns:
         a, b = left[column], right[column]
