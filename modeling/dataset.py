@@ -8,6 +8,7 @@ same one serving reads.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -64,21 +65,32 @@ def training_frame(store: FeatureStore, labels: pd.DataFrame) -> pd.DataFrame:
 
 
 def split_by_as_of(
-    frame: pd.DataFrame, validation_dates: int
+    frame: pd.DataFrame,
+    validation_dates: int,
+    label_window_days: int = 30,
+    test_as_of: date | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Train on the older as-of dates, validate on the next ones, test on the latest.
 
     Never random rows across time: a random split lets the model see the future of the very
-    customers it is tested on.
+    customers it is tested on. Train and validation dates must also have their whole label
+    window on or before the test date, so nothing learned depends on what happened after it.
+    test_as_of picks an earlier test date (a backtest); dates after it are ignored.
     """
     dates = sorted(frame["as_of_date"].unique())
-    if len(dates) < validation_dates + 2:
-        raise ValueError(
-            f"need at least {validation_dates + 2} labelled as-of dates, have {len(dates)}"
-        )
+    if test_as_of is not None:
+        if test_as_of not in dates:
+            raise ValueError(f"no labelled rows at as-of date {test_as_of}; have {dates}")
+        dates = [d for d in dates if d <= test_as_of]
     test_date = dates[-1]
-    validation = dates[-1 - validation_dates : -1]
-    train = frame[frame["as_of_date"] < validation[0]]
+    known = [d for d in dates[:-1] if d + timedelta(days=label_window_days) <= test_date]
+    if len(known) < validation_dates + 1:
+        raise ValueError(
+            f"need at least {validation_dates + 1} labelled as-of dates whose label window "
+            f"ends by {test_date}, have {len(known)}"
+        )
+    validation = known[-validation_dates:]
+    train = frame[frame["as_of_date"].isin(known[:-validation_dates])]
     valid = frame[frame["as_of_date"].isin(validation)]
     test = frame[frame["as_of_date"] == test_date]
     return train, valid, test

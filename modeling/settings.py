@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -25,6 +26,8 @@ class TrainSettings:
     # before it for choosing the model and the threshold.
     validation_dates: int = 1
     selection_metric: str = "pr_auc"
+    # Test on this labelled as-of date instead of the latest one (a backtest).
+    test_as_of: date | None = None
     features_dir: Path = field(
         default_factory=lambda: _path_from_env("FEATURES_DIR", REPO_ROOT / "data" / "features")
     )

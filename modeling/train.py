@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from importlib import metadata as importlib_metadata
 from pathlib import Path
 
@@ -82,7 +82,9 @@ def run(settings: TrainSettings) -> int:
         )
     log.info("building the training set from Feast (%s labels)", f"{len(labels):,}")
     frame = training_frame(store, labels)
-    train, valid, test = split_by_as_of(frame, settings.validation_dates)
+    train, valid, test = split_by_as_of(
+        frame, settings.validation_dates, settings.label_window_days, settings.test_as_of
+    )
     log.info(
         "train %s rows (%s → %s), validation %s rows, test %s rows (as of %s)",
         f"{len(train):,}",
@@ -234,6 +236,14 @@ def parse_args(argv: list[str] | None) -> TrainSettings:
         help="metric that chooses the model on validation (%(default)s)",
     )
     parser.add_argument(
+        "--test-as-of",
+        type=date.fromisoformat,
+        default=None,
+        metavar="YYYY-MM-DD",
+        help="backtest: report on this labelled as-of date, training only on what was known "
+        "by then (default: the latest labelled date)",
+    )
+    parser.add_argument(
         "--models-dir",
         type=Path,
         default=defaults.models_dir,
@@ -250,6 +260,7 @@ def parse_args(argv: list[str] | None) -> TrainSettings:
         seed=args.seed,
         label_window_days=args.label_window,
         selection_metric=args.metric,
+        test_as_of=args.test_as_of,
         models_dir=args.models_dir.resolve(),
     )
 

@@ -1,0 +1,1 @@
+"""Benchmarks: `make bench` / `python -m bench`. Figures, each beside its reference point."""
