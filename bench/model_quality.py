@@ -98,12 +98,7 @@ def online_retail_quality(workdir: Path) -> dict:
         per_date[as_of] = {
             "chosen": metrics["chosen"],
             "model": metrics["models"][metrics["chosen"]]["test"],
-            "recency": metrics["baselines"]["recency"]["test"],
-            **(
-                {"bgnbd": metrics["baselines"]["bgnbd"]["test"]}
-                if "bgnbd" in metrics["baselines"]
-                else {}
-            ),  # fmt: skip
+            "baselines": {k: v["test"] for k, v in metrics["baselines"].items()},
         }
     mean = {
         key: float(pd.Series([d["model"][key] for d in per_date.values()]).mean())

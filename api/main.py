@@ -1,0 +1,66 @@
+"""`uvicorn api.main:app`: wires settings, serving state, middleware and routers. Nothing else.
+
+`create_app(settings)` builds an app for any settings (tests use temporary models and stores);
+`app` is the one uvicorn serves, configured from API_* variables. Invalid settings raise here,
+at import, so a misconfigured server never starts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import xstatic.pkg.bootstrap as bootstrap
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from api.errors import install_error_handlers
+from api.middleware import BodySizeLimitMiddleware, RequestLogMiddleware, configure_logging
+from api.routes import admin, health, model, predictions, web
+from api.serving import ServingState
+from api.settings import Settings
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+
+DESCRIPTION = """Probability that a customer buys again within 30 days, from the customer's
+latest features in the Feast online store, with a tier, a suggested action and the features
+that pushed the score up or down. The web form is at `/`."""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    state = ServingState(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging()
+        state.start()  # model + store; failures make /health say not ready, not a crash
+        yield
+
+    app = FastAPI(
+        title="Customer Repeat Purchase Predictor",
+        description=DESCRIPTION,
+        version="1.0.0",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.serving = state
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestLogMiddleware)  # added last = outermost: logs 413s too
+    for router in (
+        predictions.router,
+        predictions.customers,
+        model.router,
+        health.router,
+        admin.router,
+        web.router,
+    ):
+        app.include_router(router)
+    app.mount("/static/bootstrap", StaticFiles(directory=bootstrap.BASE_DIR), name="bootstrap")
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    return app
+
+
+app = create_app()

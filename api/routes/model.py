@@ -1,0 +1,30 @@
+"""The model card of the model being served."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api.deps import ServingDep
+from api.schemas import ModelCard
+from modeling.explain import method_for
+
+router = APIRouter(prefix="/model", tags=["model"])
+
+
+@router.get("")
+def model_card(serving: ServingDep) -> ModelCard:
+    """Version, training dates, held-out metrics, threshold and feature list of the model."""
+    meta = serving.model.metadata
+    return ModelCard(
+        version=meta["version"],
+        model=meta.get("model", "unknown"),
+        model_name=meta.get("model_name"),
+        trained_at=meta["trained_at"],
+        feature_service=meta["feature_service"],
+        label_window_days=meta.get("label_window_days"),
+        as_of_range=meta.get("as_of_range", {}),
+        threshold=round(serving.model.threshold, 6),
+        metrics=meta.get("metrics", {}),
+        features=meta["features"],
+        explanation_method=method_for(serving.model.estimator),
+    )

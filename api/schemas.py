@@ -1,0 +1,109 @@
+"""Request and response bodies: the contract /docs shows. (The what-if body is generated from
+the dbt contract in feature_inputs.py.)"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, field_validator
+
+from feature_repo.lookup import InvalidCustomerId, normalize_customer_id
+
+Tier = Literal["high", "medium", "low"]
+
+
+class PredictRequest(BaseModel):
+    customer_id: str = Field(examples=["C0000042"], max_length=200)
+
+    @field_validator("customer_id")
+    @classmethod
+    def _well_formed(cls, value: str) -> str:
+        try:
+            return normalize_customer_id(value)
+        except InvalidCustomerId as exc:
+            raise ValueError(str(exc)) from exc
+
+
+class BatchRequest(BaseModel):
+    # the upper limit is API_BATCH_MAX, checked in the route (413 with a message)
+    customer_ids: list[str] = Field(min_length=1, examples=[["C0000001", "C0000002"]])
+
+
+class Reason(BaseModel):
+    feature: str
+    value: float | int | str | bool | None = Field(description="the customer's raw value")
+    contribution: float = Field(description="push on the model score; > 0 raises it")
+    direction: Literal["up", "down"]
+    method: str = Field(description="how it was computed, e.g. xgboost_tree_shap")
+    unit: str = Field(description="log_odds or probability (of the uncalibrated score)")
+
+
+class Scores(BaseModel):
+    probability: float = Field(ge=0, le=1, description="calibrated P(purchase in 30 days)")
+    will_repeat: bool = Field(description="probability ≥ the model's threshold")
+    threshold: float
+    tier: Tier = Field(description="high ≥ API_TIER_HIGH (0.6), medium ≥ API_TIER_MEDIUM (0.3)")
+    action: str
+    reasons: list[Reason]
+    explanation_method: str
+    model_version: str
+
+
+class Prediction(Scores):
+    customer_id: str
+    features_as_of: datetime | None
+    stale: bool = Field(description="features older than API_STALE_AFTER_HOURS")
+
+
+class WhatIfPrediction(Scores):
+    missing_features: list[str] = Field(description="features not given, scored as missing")
+
+
+class BatchItem(BaseModel):
+    customer_id: str = Field(description="the id as sent")
+    status: Literal["ok", "not_found", "invalid"]
+    error: str | None = None
+    prediction: Prediction | None = None
+
+
+class BatchResponse(BaseModel):
+    model_version: str
+    count: int
+    found: int
+    items: list[BatchItem]
+
+
+class FeatureType(BaseModel):
+    name: str
+    type: str
+
+
+class ModelCard(BaseModel):
+    version: str
+    model: str
+    model_name: str | None = None
+    trained_at: datetime
+    feature_service: str
+    label_window_days: int | None = None
+    as_of_range: dict[str, Any]
+    threshold: float
+    metrics: dict[str, Any]
+    features: list[FeatureType]
+    explanation_method: str
+
+
+class Health(BaseModel):
+    status: Literal["ok", "not_ready"]
+    live: bool = True
+    ready: bool
+    model_loaded: bool
+    model_version: str | None = None
+    online_store: Literal["reachable", "unreachable", "not_opened"]
+    detail: str | None = None
+
+
+class ReloadResponse(BaseModel):
+    previous_version: str | None
+    model_version: str
+    trained_at: datetime

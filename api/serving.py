@@ -1,0 +1,128 @@
+"""What the API serves with: one Feast store and one model, swapped as a pair of references.
+
+The store is opened once (Feast caches its registry), the model is loaded with the
+FeatureService's feature list as the expected inputs, so a model trained on other features is
+refused. A request takes `state.current()` once and uses that snapshot to the end, so a reload
+that swaps the reference mid-request never mixes two models in one answer.
+
+If nothing could be loaded at start-up (the pipeline has not run yet), the API still starts,
+says "not ready" (503) and retries on later requests at most every `retry_load_seconds`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from feast import FeatureStore
+
+from api.errors import NotReady, ReloadRefused
+from api.settings import Settings
+from feature_repo.store import open_store
+from modeling.artifact import ArtifactError, LoadedModel, load_model
+from modeling.dataset import feature_spec
+from modeling.explain import explain
+
+log = logging.getLogger("api.serving")
+
+
+@dataclass(frozen=True)
+class Serving:
+    """A consistent snapshot: the store and the model that answer one request."""
+
+    store: FeatureStore
+    model: LoadedModel
+
+
+def _single_threaded(model: LoadedModel) -> LoadedModel:
+    """One thread per prediction: requests run concurrently already, and joblib's per-call
+    start-up (n_jobs=2) costs more than a forest's single-row prediction."""
+    estimator = model.estimator
+    if "n_jobs" in estimator.get_params():
+        estimator.set_params(n_jobs=1)
+    return model
+
+
+def load_checked_model(store: FeatureStore, settings: Settings) -> LoadedModel:
+    """models/current, checked against the FeatureService and exercised once end to end.
+
+    The warm-up scores and explains an all-missing row, so a model that loads but cannot
+    predict is refused here, and the first real request does not pay for lazy set-up.
+    """
+    directory = settings.model_dir.resolve()  # follow the symlink once: a stable version
+    model = _single_threaded(load_model(directory, expected=feature_spec(store)))
+    blank = pd.DataFrame([dict.fromkeys(model.spec.names)])
+    probability = model.predict_proba(blank)
+    if probability.shape != (1,) or not np.isfinite(probability).all():
+        raise ArtifactError(f"model {model.version} does not produce a probability")
+    explain(model, blank, top=settings.top_reasons)
+    return model
+
+
+class ServingState:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._serving: Serving | None = None
+        self._store: FeatureStore | None = None
+        self._lock = threading.Lock()
+        self._last_attempt = float("-inf")
+        self.last_error: str | None = None
+
+    def _open_store(self) -> FeatureStore:
+        s = self.settings
+        return open_store(data_dir=s.feast_data_dir, redis_url=s.redis_url, yaml_path=s.feast_yaml)
+
+    def start(self) -> None:
+        """Load at start-up; a failure is logged and reported by /health, not fatal."""
+        self._try_load()
+
+    def _try_load(self) -> None:
+        with self._lock:
+            if self._serving is not None:
+                return
+            self._last_attempt = time.monotonic()
+            try:
+                store = self._store or self._open_store()
+                self._store = store
+                model = load_checked_model(store, self.settings)
+            except Exception as exc:  # the pipeline may simply not have run yet
+                self.last_error = f"{type(exc).__name__}: {exc}"
+                log.error("model or feature store not loaded: %s", self.last_error)
+                return
+            self._serving = Serving(store, model)
+            self.last_error = None
+            log.info("serving model %s from %s", model.version, model.directory)
+
+    def current(self) -> Serving:
+        serving = self._serving
+        if serving is None:
+            if time.monotonic() - self._last_attempt >= self.settings.retry_load_seconds:
+                self._try_load()
+            serving = self._serving
+            if serving is None:
+                raise NotReady(self.last_error or "model not loaded")
+        return serving
+
+    @property
+    def loaded(self) -> Serving | None:
+        return self._serving
+
+    def reload(self) -> tuple[str | None, LoadedModel]:
+        """Load models/current again; on any problem keep serving the old model."""
+        with self._lock:
+            previous = self._serving
+            try:
+                store = self._store or self._open_store()
+                store.refresh_registry()  # a `feast apply` since start-up may change the list
+                model = load_checked_model(store, self.settings)
+            except Exception as exc:
+                raise ReloadRefused(f"{type(exc).__name__}: {exc}") from exc
+            self._store = store
+            self._serving = Serving(store, model)  # the swap: one reference assignment
+            self.last_error = None
+        log.info("reloaded: now serving model %s", model.version)
+        return (previous.model.version if previous else None), model

@@ -1,0 +1,93 @@
+"""Every knob of the API in one object, read from API_* environment variables (or .env).
+
+Values are validated when the app is created, so a bad setting stops `uvicorn api.main:app`
+before it serves anything, with a message naming the variable, not at the first request.
+
+Tiers (business rule, not a model output): a calibrated probability ≥ API_TIER_HIGH (0.6) is
+"high" (reward programmes and premium offers), ≥ API_TIER_MEDIUM (0.3) is "medium" (targeted
+campaigns), anything lower is "low" (strong win-back incentives). The yes/no `will_repeat`
+uses the model's own threshold from its metadata, chosen on validation data at training time.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+MIN_ADMIN_TOKEN_LENGTH = 16
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="API_", env_file=".env", extra="ignore")
+
+    # where the model comes from: <models_dir>/current, a symlink to the promoted version
+    models_dir: Path = REPO_ROOT / "models"
+    # Feast: the yaml in force (default: FEAST_FS_YAML_FILE_PATH, else the SQLite yaml),
+    # optionally with the registry/SQLite file moved to feast_data_dir or Redis at redis_url
+    feast_yaml: Path | None = None
+    feast_data_dir: Path | None = None
+    redis_url: str | None = Field(default=None, description="host:port of a Redis online store")
+
+    tier_high: float = Field(default=0.6, gt=0, le=1)
+    tier_medium: float = Field(default=0.3, gt=0, le=1)
+    # features older than this are served with stale=true (the nightly load plus slack)
+    stale_after_hours: float = Field(default=48, gt=0)
+    batch_max: int = Field(default=1000, ge=1, le=10_000)
+    top_reasons: int = Field(default=5, ge=0, le=50)
+    # POST /admin/reload needs this in X-Admin-Token; unset disables the endpoint
+    admin_token: SecretStr | None = None
+    max_body_bytes: int = Field(default=256 * 1024, ge=1024, le=16 * 1024 * 1024)
+    # while no model or store is loaded, requests retry loading at most this often
+    retry_load_seconds: float = Field(default=5, ge=0)
+
+    # used by `python -m api`, the Dockerfile and docker-compose (uvicorn's own flags win)
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+
+    @property
+    def stale_after(self) -> timedelta:
+        return timedelta(hours=self.stale_after_hours)
+
+    @property
+    def model_dir(self) -> Path:
+        return self.models_dir / "current"
+
+    @field_validator("admin_token")
+    @classmethod
+    def _token_is_strong(cls, token: SecretStr | None) -> SecretStr | None:
+        if token is not None and len(token.get_secret_value()) < MIN_ADMIN_TOKEN_LENGTH:
+            raise ValueError(
+                f"API_ADMIN_TOKEN must be at least {MIN_ADMIN_TOKEN_LENGTH} characters "
+                "(or unset, which disables /admin/reload)"
+            )
+        return token
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_is_host_port(cls, url: str | None) -> str | None:
+        if url is None:
+            return None
+        host, _, port = url.split(",")[0].rpartition(":")
+        if not host or not port.isdigit():
+            raise ValueError("API_REDIS_URL must look like host:port[,password=…]")
+        return url
+
+    @field_validator("feast_yaml")
+    @classmethod
+    def _yaml_exists(cls, path: Path | None) -> Path | None:
+        if path is not None and not path.is_file():
+            raise ValueError(f"API_FEAST_YAML={path} is not a file")
+        return path
+
+    @model_validator(mode="after")
+    def _tiers_are_ordered(self) -> Settings:
+        if not self.tier_medium < self.tier_high:
+            raise ValueError(
+                f"API_TIER_MEDIUM ({self.tier_medium}) must be below API_TIER_HIGH "
+                f"({self.tier_high})"
+            )
+        return self
