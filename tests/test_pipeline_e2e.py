@@ -73,7 +73,8 @@ def test_api_serves_a_prediction_for_a_sample_customer(pipeline):
     customer = pd.read_parquet(pipeline / "data/raw/transactions.parquet")["customer_id"].iloc[0]
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1", "--port", str(port)],
+        [sys.executable, "-m", "uvicorn", "api.main:app",
+         "--host", "127.0.0.1", "--port", str(port)],
         cwd=pipeline, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
