@@ -15,10 +15,9 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from feature_repo.contract import MARTS_DIR, feature_columns
+from feature_repo.contract import feature_columns
 
 PYTHON_TYPES: dict[str, type] = {"bigint": int, "double": float, "varchar": str, "boolean": bool}
 # Bounds the contract states in words (descriptions) rather than in tests.
@@ -46,13 +45,7 @@ class FeatureInput:
         )
 
 
-def _contract_tests() -> dict[str, list[Any]]:
-    spec = yaml.safe_load((MARTS_DIR / "customer_features.yml").read_text())
-    (node,) = [m for m in spec["models"] if m["name"] == "customer_features"]
-    return {c["name"]: c.get("data_tests", []) for c in node["columns"]}
-
-
-def _bounds(name: str, tests: list[Any]) -> tuple[float | None, float | None]:
+def _bounds(name: str, tests: tuple[Any, ...]) -> tuple[float | None, float | None]:
     low, high = EXTRA_BOUNDS.get(name, (None, None))
     for test in tests:
         if test == "non_negative":
@@ -67,10 +60,9 @@ def _bounds(name: str, tests: list[Any]) -> tuple[float | None, float | None]:
 
 @cache
 def feature_inputs() -> tuple[FeatureInput, ...]:
-    tests = _contract_tests()
     inputs = []
     for column in feature_columns():
-        low, high = _bounds(column.name, tests.get(column.name, []))
+        low, high = _bounds(column.name, column.tests)
         inputs.append(FeatureInput(column.name, column.data_type, column.description, low, high))
     return tuple(inputs)
 

@@ -7,9 +7,10 @@ column in dbt changes the Feast schema on the next `feast apply`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -25,6 +26,8 @@ class Column:
     name: str
     data_type: str
     description: str
+    # the column's dbt data tests as written in the yml (e.g. "non_negative", accepted_values)
+    tests: tuple[Any, ...] = field(default=(), compare=False)
 
 
 @cache
@@ -33,7 +36,12 @@ def mart_columns(model: str) -> tuple[Column, ...]:
     spec = yaml.safe_load((MARTS_DIR / f"{model}.yml").read_text())
     (node,) = [m for m in spec["models"] if m["name"] == model]
     return tuple(
-        Column(c["name"], c["data_type"].lower(), c.get("description", "").strip())
+        Column(
+            c["name"],
+            c["data_type"].lower(),
+            c.get("description", "").strip(),
+            tuple(c.get("data_tests", [])),
+        )
         for c in node["columns"]
     )
 
