@@ -5,11 +5,8 @@ from __future__ import annotations
 import json
 import logging
 import shutil
-import subprocess
-import time
 
 import pytest
-import redis
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
@@ -19,7 +16,7 @@ from api.settings import Settings
 from feature_repo.materialize import materialize_latest
 from feature_repo.store import open_store
 from tests.api.conftest import ADMIN_TOKEN, copy_models
-from tests.conftest import free_port
+from tests.conftest import free_port, redis_server
 
 
 def test_model_card(client, trained_models):
@@ -144,9 +141,6 @@ def test_bad_artifact_is_refused_and_the_old_model_keeps_serving(reloadable, kno
 
 
 def test_store_outage_is_503_then_recovers_by_itself(api_settings, feature_store, tmp_path):
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.skip("redis-server is not installed (apt-get install redis-server)")
     port = free_port()  # nothing listens here yet
     data_dir = tmp_path / "feast"
     data_dir.mkdir()
@@ -162,33 +156,13 @@ def test_store_outage_is_503_then_recovers_by_itself(api_settings, feature_store
         health = client.get("/health")
         assert health.status_code == 503 and health.json()["online_store"] == "unreachable"
 
-        process = subprocess.Popen(
-            [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly",
-             "no", "--dir", str(tmp_path)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        try:
-            _wait_for_redis(port)
-            materialize_latest(open_store(data_dir=data_dir, redis_url=f"127.0.0.1:{port}"))
+        with redis_server(tmp_path, port) as url:
+            materialize_latest(open_store(data_dir=data_dir, redis_url=url))
             customer = client.get("/model")  # the same app, no restart
             assert customer.status_code == 200
             back = client.post("/predict/batch", json={"customer_ids": ["C0000001", "C0000002"]})
             assert back.status_code == 200 and back.json()["found"] >= 1
             assert client.get("/health").status_code == 200
-        finally:
-            process.terminate()
-            process.wait(timeout=10)
-
-
-def _wait_for_redis(port: int) -> None:
-    client = redis.Redis(host="127.0.0.1", port=port)
-    for _ in range(100):
-        try:
-            client.ping()
-            return
-        except redis.ConnectionError:
-            time.sleep(0.05)
-    raise AssertionError("redis-server did not start")
 
 
 # ---- errors and logs -----------------------------------------------------------------------

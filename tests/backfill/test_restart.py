@@ -70,7 +70,7 @@ def test_rerun_of_a_range_replaces_exactly_its_partitions(spark, small_case, tmp
     (outsider / "keep.parquet").write_bytes(b"not ours to touch")
     before = _partitions(output, FEATURES_MODEL)
 
-    rerun = {"start": date(2024, 9, 14), "end": date(2024, 10, 12)}
+    rerun = {"start": date(2024, 9, 24), "end": date(2024, 10, 22)}  # on the grid
     run(spark, small_request(small_case.raw, output, **rerun))
 
     after = _partitions(output, FEATURES_MODEL)

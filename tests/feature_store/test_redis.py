@@ -2,43 +2,20 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import time
-
 import pandas as pd
 import pytest
-import redis
 
 from feature_repo.lookup import get_online_features
 from feature_repo.materialize import materialize_latest
 from feature_repo.store import apply_definitions, open_store
-from tests.conftest import free_port
+from tests.conftest import redis_server
 from tests.feature_store.test_feature_store import _assert_online_equals_latest_offline
 
 
 @pytest.fixture(scope="module")
 def redis_url(tmp_path_factory):
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.skip("redis-server is not installed (apt-get install redis-server)")
-    port = free_port()
-    workdir = tmp_path_factory.mktemp("redis")
-    process = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", str(workdir)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    client = redis.Redis(host="127.0.0.1", port=port)
-    for _ in range(100):
-        try:
-            client.ping()
-            break
-        except redis.ConnectionError:
-            time.sleep(0.05)
-    yield f"127.0.0.1:{port}"
-    process.terminate()
-    process.wait(timeout=10)
+    with redis_server(tmp_path_factory.mktemp("redis")) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
