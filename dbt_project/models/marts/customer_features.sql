@@ -179,7 +179,7 @@ favourites as (
 
 first_locations as (
 
-    select customer_id, location
+    select customer_id, order_date as located_on, location
     from transactions
     where is_purchase and location is not null
     qualify row_number() over (partition by customer_id order by ordered_at, raw_row_id) = 1
@@ -259,7 +259,11 @@ final as (
         -- profile
         cast(customers.age as bigint) as age,
         customers.gender,
-        coalesce(customers.location, first_locations.location) as location,
+        coalesce(
+            customers.location,
+            case when first_locations.located_on <= population.as_of_date
+                then first_locations.location end
+        ) as location,
         case when customers.signup_date <= population.as_of_date then
             cast(population.as_of_date - customers.signup_date as bigint)
         end as days_since_signup

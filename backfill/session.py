@@ -1,0 +1,40 @@
+"""The one place Spark is configured, so the CLI, spark-submit and the tests agree.
+
+Settings that change results are fixed here rather than left to cluster defaults:
+
+* ``spark.sql.session.timeZone=UTC`` — order timestamps have no zone (TIMESTAMP_NTZ, like
+  DuckDB's TIMESTAMP); UTC keeps any zone-aware conversion an identity.
+* ``spark.sql.ansi.enabled=true`` (Spark 4's default, set explicitly): arithmetic overflow or
+  a division by zero is a bug and must fail the job, not become a silent null. Parsing of raw
+  text is the one place where "does not parse" is an expected outcome; staging does it with
+  explicit ``try_*`` functions and DuckDB-compatible patterns (see :mod:`backfill.staging`).
+* ``spark.sql.parquet.outputTimestampType=TIMESTAMP_MICROS`` — microsecond timestamps, as
+  DuckDB writes them, and readable by pyarrow/Feast without INT96 surprises.
+"""
+
+from __future__ import annotations
+
+from pyspark.sql import SparkSession
+
+RESULT_SETTINGS: dict[str, str] = {
+    "spark.sql.session.timeZone": "UTC",
+    "spark.sql.ansi.enabled": "true",
+    "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
+}
+
+
+def build_session(master: str | None = None, app_name: str = "repeat-purchase-backfill",
+                  conf: dict[str, str] | None = None) -> SparkSession:
+    """Get or create the session. ``master=None`` leaves it to spark-submit (``--master``)."""
+    builder = SparkSession.builder.appName(app_name)
+    if master:
+        builder = builder.master(master)
+    for key, value in {**RESULT_SETTINGS, **(conf or {})}.items():
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
+    # getOrCreate may return a session someone else built (a notebook, a test fixture):
+    # the settings that change results are applied to it too.
+    for key, value in RESULT_SETTINGS.items():
+        spark.conf.set(key, value)
+    spark.sparkContext.setLogLevel("WARN")
+    return spark
