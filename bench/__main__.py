@@ -1,0 +1,175 @@
+"""`make bench` / `python -m bench --tier s|m|l`: every speed and quality figure beside its
+reference, written to bench/results.md (for people) and bench/results.json (for machines).
+
+Benchmarks are not tests: nothing here fails on a slow machine, but a benchmark that crashes
+does. Timings are min/median/max of several runs where a run is cheap enough to repeat.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench.stack import BIN, REPO_ROOT, Stack
+
+TIERS = {"s": 20_000, "m": 200_000, "l": 1_000_000}
+RESULTS_DIR = REPO_ROOT / "bench"
+
+
+def machine() -> dict:
+    meminfo = Path("/proc/meminfo").read_text().splitlines()
+    mem_kb = int(next(line for line in meminfo if line.startswith("MemTotal")).split()[1])
+    return {
+        "cpus": os.cpu_count(),
+        "memory_gb": round(mem_kb / 1024 / 1024, 1),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "load_average_at_start": os.getloadavg(),
+    }
+
+
+def spread(values: list[float]) -> dict[str, float]:
+    return {"min": min(values), "median": statistics.median(values), "max": max(values),
+            "runs": len(values)}  # fmt: skip
+
+
+def timed_child(cmd: list[str], cwd: Path = REPO_ROOT, env: dict | None = None) -> dict:
+    """Wall seconds and the child's peak RSS (MB) of one command."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    started = time.perf_counter()
+    result = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+    seconds = time.perf_counter() - started
+    if result.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed:\n{result.stderr[-3000:]}")
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return {"seconds": seconds, "peak_rss_mb": max(peak, before) / 1024}
+
+
+def bench_data(stack: Stack, customers: int) -> dict:
+    runs = [
+        timed_child(
+            [
+                str(BIN / "python"),
+                "-m",
+                "ingest.generate",
+                "--customers",
+                str(customers),
+                "--seed",
+                "42",
+                "--out",
+                str(stack.raw_dir),
+                "--no-progress",
+            ]
+        )
+        for _ in range(2 if customers <= 200_000 else 1)
+    ]
+    return {
+        "customers": customers,
+        "generate_s": spread([r["seconds"] for r in runs]),
+        "generate_peak_rss_mb": max(r["peak_rss_mb"] for r in runs),
+        "reference": "≤ 120 s and bounded memory for 1,000,000 customers (issue 3)",
+    }
+
+
+def bench_pipeline(customers: int) -> dict:
+    """Fresh `make pipeline` wall time on a copy of the repo (the venv is shared)."""
+    files = subprocess.run(
+        ["git", "ls-files"], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
+    with tempfile.TemporaryDirectory(prefix="bench-pipeline-") as tmp:
+        for name in files:
+            source = REPO_ROOT / name
+            if source.is_file():
+                (Path(tmp) / name).parent.mkdir(parents=True, exist_ok=True)
+                (Path(tmp) / name).write_bytes(source.read_bytes())
+        venv = Path(sys.executable).parent.parent
+        (venv / ".installed").touch(exist_ok=True)
+        result = timed_child(
+            ["make", "pipeline", f"CUSTOMERS={customers}", f"VENV={venv}"], cwd=Path(tmp)
+        )
+    return {"customers": customers, "make_pipeline_s": result["seconds"]}
+
+
+def run_tier(tier: str, sections: set[str]) -> dict:
+    customers = TIERS[tier]
+    results: dict = {
+        "tier": tier,
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": machine(),
+    }
+    with tempfile.TemporaryDirectory(prefix=f"bench-{tier}-") as tmp:
+        stack = Stack(Path(tmp) / "stack")
+        stack.root.mkdir(parents=True)
+        if "data" in sections:
+            results["data"] = bench_data(stack, customers)
+        else:
+            stack.generate(customers)
+        if "dbt" in sections:
+            from bench.dbt_vs_duckdb import measure
+
+            results["dbt"] = measure(stack.raw_dir, repeat=3 if tier == "s" else 1)
+            results["dbt"]["reference"] = "≤ 90 s and ≤ 1.5× direct DuckDB at 200k customers"
+        if "backfill" in sections:
+            from bench.backfill import run as backfill_run
+
+            results["backfill"] = backfill_run(stack.raw_dir)
+        if "feature_store" in sections:
+            from bench.feature_store import run as feature_store_run
+
+            results["feature_store"] = feature_store_run(customers=customers)
+        if "training" in sections:
+            from bench.model_quality import online_retail_quality, sample_quality
+
+            results["training"] = {
+                "sample": sample_quality(customers, Path(tmp) / "quality"),
+                "online_retail": online_retail_quality(Path(tmp) / "quality"),
+            }
+        if "serving" in sections:
+            from bench.serving import run as serving_run
+
+            results["serving"] = serving_run()
+        if "pipeline" in sections:
+            results["pipeline"] = bench_pipeline(customers)
+    return results
+
+
+def write_results(results: dict, out_dir: Path) -> None:
+    from bench.report import render_markdown
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "results.json").write_text(json.dumps(results, indent=2, default=str))
+    (out_dir / "results.md").write_text(render_markdown(results))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description="Run the benchmarks of one scale tier and write bench/results.md and "
+        "bench/results.json. Tiers: s = 20,000 customers (minutes), m = 200,000 (~3M "
+        "orders), l = 1,000,000 (long).",
+    )
+    parser.add_argument("--tier", choices=sorted(TIERS), default="s")
+    parser.add_argument(
+        "--only",
+        default="data,dbt,backfill,feature_store,training,serving,pipeline",
+        help="comma-separated sections to run (default: all)",
+    )
+    parser.add_argument("--out", type=Path, default=RESULTS_DIR, help="where results go")
+    args = parser.parse_args(argv)
+    results = run_tier(args.tier, set(args.only.split(",")))
+    write_results(results, args.out)
+    print((args.out / "results.md").read_text())
+
+
+if __name__ == "__main__":
+    main()

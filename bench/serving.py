@@ -1,0 +1,334 @@
+"""Serving throughput and latency over real HTTP: the API under `wrk`, by customer id.
+
+    python -m bench.serving [--connections 1,8,32] [--duration 30] [--models-dir DIR]
+                            [--port P] [--workers 2] [--method get|post]
+
+Starts the real server (`uvicorn api.main:app --workers N --loop uvloop --http httptools
+--no-access-log`) on a free loopback port, serving the repo's data/ (the Feast store in force)
+and <models-dir>/current; picks up to --ids distinct customer ids that the online store
+knows (asked through the server's own batch endpoint); then for each connection count runs
+`wrk` with a Lua script that cycles through those ids (each wrk thread from its own offset),
+and reads requests/s, p50/p90/p99/p99.9 and errors (socket errors + non-2xx) from the script's
+`done` summary. A batch of 1,000 ids is timed too: the server's own time from its request log
+line (median of several) and the client's round trip. The server's RSS (all processes) is
+read before and after the load. Everything is bounded by timeouts, and the server is stopped
+whatever happens. `run(...)` returns the figures as a dict; `main` prints a table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pandas as pd
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+LUA = r"""
+local ids = {%(ids)s}
+local method = "%(method)s"
+local counter = 0
+
+function init(args)
+  math.randomseed(os.time() + tonumber(tostring({}):sub(8), 16) %% 100000)
+  counter = math.random(#ids)
+end
+
+function request()
+  counter = counter + 1
+  local id = ids[(counter %% #ids) + 1]
+  if method == "post" then
+    return wrk.format("POST", "/predict", {["Content-Type"] = "application/json"},
+                      '{"customer_id": "' .. id .. '"}')
+  end
+  return wrk.format("GET", "/customers/" .. id .. "/prediction")
+end
+
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    "BENCH_JSON {\"requests\": %%d, \"duration_us\": %%d, \"connect\": %%d, \"read\": %%d, " ..
+    "\"write\": %%d, \"status\": %%d, \"timeout\": %%d, \"p50\": %%d, \"p90\": %%d, " ..
+    "\"p99\": %%d, \"p999\": %%d, \"max\": %%d, \"mean\": %%.1f}\n",
+    summary.requests, summary.duration, e.connect, e.read, e.write, e.status, e.timeout,
+    latency:percentile(50), latency:percentile(90), latency:percentile(99),
+    latency:percentile(99.9), latency.max, latency.mean))
+end
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _tree_rss_mb(pid: int) -> float:
+    """Resident memory of a process and all its descendants (uvicorn master + workers)."""
+    total, stack, seen = 0, [pid], set()
+    while stack:
+        p = stack.pop()
+        if p in seen:
+            continue
+        seen.add(p)
+        try:
+            status = Path(f"/proc/{p}/status").read_text()
+            total += int(re.search(r"VmRSS:\s+(\d+)", status).group(1))  # type: ignore[union-attr]
+            for task in Path(f"/proc/{p}/task").iterdir():
+                children = (task / "children").read_text().split()
+                stack.extend(int(c) for c in children)
+        except (FileNotFoundError, ProcessLookupError, AttributeError):
+            continue
+    return total / 1024
+
+
+def _candidate_ids(limit: int) -> list[str]:
+    """Ids with features at the latest as-of date (the ones materialized online)."""
+    features_dir = Path(os.environ.get("FEATURES_DIR", REPO_ROOT / "data" / "features"))
+    frame = pd.read_parquet(
+        features_dir / "customer_features.parquet", columns=["customer_id", "event_timestamp"]
+    )
+    latest = frame[frame["event_timestamp"] == frame["event_timestamp"].max()]
+    return sorted(latest["customer_id"].astype(str).unique())[: limit * 2]
+
+
+def _known_ids(base_url: str, limit: int) -> list[str]:
+    """Candidate ids the server finds in the online store (through its batch endpoint)."""
+    known: list[str] = []
+    candidates = _candidate_ids(limit)
+    for start in range(0, len(candidates), 1000):
+        chunk = candidates[start : start + 1000]
+        body = httpx.post(f"{base_url}/predict/batch", json={"customer_ids": chunk}, timeout=120)
+        body.raise_for_status()
+        known += [i["customer_id"] for i in body.json()["items"] if i["status"] == "ok"]
+        if len(known) >= limit:
+            break
+    if not known:
+        raise RuntimeError("the online store knows none of the customers in data/features")
+    return known[:limit]
+
+
+def _wait_ready(base_url: str, process: subprocess.Popen, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited with {process.returncode}")
+        try:
+            if httpx.get(f"{base_url}/health", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.3)
+    raise RuntimeError(f"{base_url}/health not ready within {seconds} s")
+
+
+def _server_batch_ms(log_path: Path, after_line: int) -> list[float]:
+    """latency_ms of /predict/batch requests in the server's request log after a line."""
+    times = []
+    for line in log_path.read_text().splitlines()[after_line:]:
+        if '"/predict/batch"' in line:
+            try:
+                entry = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if entry.get("status") == 200:
+                times.append(float(entry["latency_ms"]))
+    return times
+
+
+def _batch(base_url: str, ids: list[str], log_path: Path, repeats: int) -> dict[str, Any]:
+    batch = (ids * (1000 // len(ids) + 1))[:1000]
+    client_ms = []
+    before = len(log_path.read_text().splitlines())
+    for _ in range(repeats):
+        started = time.perf_counter()
+        response = httpx.post(f"{base_url}/predict/batch", json={"customer_ids": batch}, timeout=60)
+        client_ms.append((time.perf_counter() - started) * 1000)
+        response.raise_for_status()
+    time.sleep(0.3)  # the log line is written as the response finishes
+    server_ms = _server_batch_ms(log_path, before)
+    return {
+        "size": len(batch),
+        "distinct_ids": len(set(batch)),
+        "server_ms": _spread(server_ms),
+        "client_ms": _spread(client_ms),
+    }
+
+
+def _spread(values: list[float]) -> dict[str, float] | None:
+    if not values:
+        return None
+    return {
+        "min": round(min(values), 2),
+        "median": round(statistics.median(values), 2),
+        "max": round(max(values), 2),
+        "n": len(values),
+    }
+
+
+def _wrk(
+    base_url: str, script: Path, connections: int, duration: int, threads: int
+) -> dict[str, Any]:
+    threads = max(1, min(threads, connections))
+    command = [
+        "wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency",
+        "--timeout", "5s", "-s", str(script), base_url,
+    ]  # fmt: skip
+    out = subprocess.run(command, capture_output=True, text=True, timeout=duration + 60)
+    match = re.search(r"BENCH_JSON (\{.*\})", out.stdout)
+    if out.returncode != 0 or match is None:
+        raise RuntimeError(f"wrk failed ({out.returncode}): {out.stdout[-2000:]}{out.stderr}")
+    raw = json.loads(match.group(1))
+    seconds = raw["duration_us"] / 1e6
+    errors = raw["connect"] + raw["read"] + raw["write"] + raw["timeout"] + raw["status"]
+    return {
+        "command": " ".join(command),
+        "connections": connections,
+        "requests": raw["requests"],
+        "requests_per_s": round(raw["requests"] / seconds, 1),
+        "errors": errors,
+        "non_2xx": raw["status"],
+        "latency_ms": {
+            k: round(raw[k] / 1000, 3) for k in ("p50", "p90", "p99", "p999", "max", "mean")
+        },
+    }
+
+
+def run(
+    connections: tuple[int, ...] = (1, 8, 32),
+    duration: int = 30,
+    models_dir: Path | None = None,
+    port: int | None = None,
+    workers: int = 2,
+    method: str = "get",
+    n_ids: int = 5000,
+    batch_repeats: int = 7,
+    wrk_threads: int = 2,
+    extra_env: dict[str, str] | None = None,
+    ready_timeout: float = 300,
+) -> dict[str, Any]:
+    """Start the server, load it with wrk at each connection count, stop it; the figures."""
+    port = port or free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    env = {**os.environ, **(extra_env or {})}
+    if models_dir is not None:
+        env["API_MODELS_DIR"] = str(Path(models_dir).resolve())
+    command = [
+        sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1",
+        "--port", str(port), "--workers", str(workers), "--loop", "uvloop",
+        "--http", "httptools", "--no-access-log", "--log-level", "warning",
+    ]  # fmt: skip
+    result: dict[str, Any] = {
+        "server_command": " ".join(command[1:]),
+        "load_before": os.getloadavg(),
+        "cpus": os.cpu_count(),
+    }
+    with tempfile.TemporaryDirectory(prefix="bench_serving_") as tmp:
+        log_path = Path(tmp) / "server.log"
+        with log_path.open("w") as log:
+            process = subprocess.Popen(
+                command, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+            )
+        try:
+            try:
+                _wait_ready(base_url, process, seconds=ready_timeout)
+            except RuntimeError as exc:
+                tail = "\n".join(log_path.read_text().splitlines()[-20:])
+                raise RuntimeError(f"{exc}; server log:\n{tail}") from exc
+            model = httpx.get(f"{base_url}/model", timeout=10).json()
+            result["model"] = {"version": model["version"], "model": model["model"]}
+            ids = _known_ids(base_url, n_ids)
+            result["distinct_ids"] = len(ids)
+            script = Path(tmp) / "ids.lua"
+            quoted = ",".join(f'"{i}"' for i in ids)
+            script.write_text(LUA % {"ids": quoted, "method": method})
+            # warm every worker (lazy set-up, page cache) before measuring
+            _wrk(base_url, script, connections=max(connections), duration=3, threads=wrk_threads)
+            result["rss_mb_before"] = round(_tree_rss_mb(process.pid), 1)
+            result["runs"] = [_wrk(base_url, script, c, duration, wrk_threads) for c in connections]
+            result["batch_1000"] = _batch(base_url, ids, log_path, batch_repeats)
+            result["rss_mb_after"] = round(_tree_rss_mb(process.pid), 1)
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
+        errors = [line for line in log_path.read_text().splitlines() if '"level": "ERROR"' in line]
+        result["server_error_lines"] = len(errors)
+    result["load_after"] = os.getloadavg()
+    return result
+
+
+def _table(result: dict[str, Any]) -> str:
+    lines = [
+        f"server: {result['server_command']}",
+        f"model: {result['model']['version']} ({result['model']['model']}); "
+        f"{result['distinct_ids']} distinct ids; {result['cpus']} CPUs; load average before "
+        f"{'/'.join(f'{x:.2f}' for x in result['load_before'])}, after "
+        f"{'/'.join(f'{x:.2f}' for x in result['load_after'])}",
+        "",
+        f"{'conns':>5} {'req/s':>9} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'p99.9 ms':>9} "
+        f"{'max ms':>8} {'errors':>7}",
+    ]
+    for r in result["runs"]:
+        lat = r["latency_ms"]
+        lines.append(
+            f"{r['connections']:>5} {r['requests_per_s']:>9.1f} {lat['p50']:>8.2f} "
+            f"{lat['p90']:>8.2f} {lat['p99']:>8.2f} {lat['p999']:>9.2f} {lat['max']:>8.2f} "
+            f"{r['errors']:>7}"
+        )
+    batch = result["batch_1000"]
+    server, client = batch["server_ms"] or {}, batch["client_ms"] or {}
+    lines += [
+        "",
+        f"batch of {batch['size']} ids: server {server.get('min')}/{server.get('median')}/"
+        f"{server.get('max')} ms (min/median/max of {server.get('n')}), client round trip "
+        f"{client.get('min')}/{client.get('median')}/{client.get('max')} ms",
+        f"server RSS (all processes): {result['rss_mb_before']} MB before load, "
+        f"{result['rss_mb_after']} MB after; error lines in the server log: "
+        f"{result['server_error_lines']}",
+        f"wrk: {result['runs'][-1]['command']}",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.serving", description=__doc__)
+    parser.add_argument("--connections", default="1,8,32", help="comma-separated, e.g. 1,8,32")
+    parser.add_argument("--duration", type=int, default=30, help="seconds per wrk run")
+    parser.add_argument("--models-dir", type=Path, default=None, help="default: models/")
+    parser.add_argument("--port", type=int, default=None, help="default: a free port")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--method", choices=("get", "post"), default="get")
+    parser.add_argument("--ids", type=int, default=5000, help="distinct ids to cycle through")
+    parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    args = parser.parse_args(argv)
+    result = run(
+        connections=tuple(int(c) for c in args.connections.split(",")),
+        duration=args.duration,
+        models_dir=args.models_dir,
+        port=args.port,
+        workers=args.workers,
+        method=args.method,
+        n_ids=args.ids,
+    )
+    print(_table(result))
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
