@@ -1,12 +1,25 @@
 """Load the latest as-of features into the online store: `python -m feature_repo.materialize`.
 
-Stock `feast materialize` writes row by row through the offline store. Here DuckDB reads the
-newest as-of date straight from the Parquet mart and each feature view is written in one batch
-through Feast's own `write_to_online_store`, so the online rows are exactly the offline mart's
-rows at its latest as-of date (the skew test holds us to that).
+Stock `feast materialize` goes through the offline store and writes row by row. Here DuckDB
+reads the newest as-of date straight from the Parquet mart, so the online rows are exactly the
+offline mart's rows at its latest as-of date (the skew tests hold us to that).
+
+Why it is fast (1M customers × 36 features = 36M online values): `fast_write.write_rows`
+writes column by column instead of value by value. Values are encoded once per DISTINCT value
+with Feast's own `python_values_to_proto_values` (DOUBLE columns, nearly all distinct, with
+numpy as the same protobuf bytes, checked against Feast's function on every run), entity keys
+are built once per customer (not once per view) in Feast's `serialize_entity_key` layout;
+SQLite gets Feast's own upsert statement through `executemany`, rows in primary-key order,
+one transaction per chunk of 20k customers; Redis gets one HSET per customer for all three
+views, pre-packed and pipelined per chunk. Table names, Redis keys and fields come from
+Feast's helpers (`compute_table_id`, `_mmh3`), so Feast's reader (`get_online_features`) reads
+the result as if Feast had written it; tests/feature_store/test_materialize.py compares the raw
+online storage with what stock `store.materialize` writes. Other online stores fall back to
+Feast's `write_to_online_store`, in chunks.
 
 Incremental: a hash of every customer's row is kept beside the registry after each run; the
 next run writes only customers whose row changed (new as-of date, new data) or who are new.
+A progress bar (tqdm, on stderr) shows large writes.
 """
 
 from __future__ import annotations
@@ -19,8 +32,11 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 from feast import FeatureStore
+from tqdm import tqdm
 
+from feature_repo.fast_write import write_rows
 from feature_repo.store import open_store
 
 log = logging.getLogger("feature_repo.materialize")
@@ -40,7 +56,7 @@ def latest_features(features_path: Path) -> pd.DataFrame:
         f"""
         select * from read_parquet('{features_path}')
         where event_timestamp = (select max(event_timestamp) from read_parquet('{features_path}'))
-        order by customer_id
+        order by length(customer_id), customer_id  -- the online store's key order
         """
     ).df()
 
@@ -54,12 +70,17 @@ def _state_path(store: FeatureStore) -> Path:
     return registry.parent / f"materialized_{name}.parquet"
 
 
-def materialize_latest(store: FeatureStore, *, full: bool = False) -> MaterializeReport:
-    """Write the newest as-of features of every changed or new customer online."""
+def materialize_latest(
+    store: FeatureStore, *, full: bool = False, progress: bool | None = None
+) -> MaterializeReport:
+    """Write the newest as-of features of every changed or new customer online.
+
+    progress: show a progress bar; None = when writing ≥ 50,000 customers to a terminal.
+    """
     started = time.perf_counter()
-    views = store.get_feature_service("repeat_purchase_v1").feature_view_projections
-    source_path = store.get_feature_view(views[0].name).batch_source.path
-    frame = latest_features(Path(source_path))
+    service = store.get_feature_service("repeat_purchase_v1")
+    views = [store.get_feature_view(p.name) for p in service.feature_view_projections]
+    frame = latest_features(Path(views[0].batch_source.path))
     as_of = str(frame["event_timestamp"].max()) if len(frame) else None
     hashes = pd.DataFrame(
         {
@@ -75,11 +96,15 @@ def materialize_latest(store: FeatureStore, *, full: bool = False) -> Materializ
         merged = hashes.merge(previous, on="customer_id", how="left", suffixes=("", "_online"))
         changed = frame[(merged["row_hash"] != merged["row_hash_online"]).to_numpy()]
 
-    for projection in views:
-        if changed.empty:
-            break
-        columns = ["customer_id", "event_timestamp", *(f.name for f in projection.features)]
-        store.write_to_online_store(projection.name, changed[columns])
+    if len(changed):
+        # the same pandas → Arrow conversion Feast's write_to_online_store does
+        table = pa.Table.from_pandas(changed, preserve_index=False)
+        show = None if progress is None and len(changed) >= 50_000 else not progress
+        with tqdm(
+            total=len(changed), unit="customer", unit_scale=True, disable=show,
+            desc="materialize", mininterval=1.0,
+        ) as bar:  # fmt: skip
+            write_rows(store, views, table, progress=bar.update)
     tmp = state_path.with_suffix(".tmp")
     hashes.to_parquet(tmp, index=False)
     tmp.replace(state_path)

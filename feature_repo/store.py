@@ -65,3 +65,6 @@ def apply_definitions(store: FeatureStore, features_dir: Path | None = None) -> 
             definitions.FEATURE_SERVICE,
         ]
     )
+    from feature_repo.lookup import feature_service
+
+    feature_service(store, refresh=True)  # the lookup cache must see what was just applied
