@@ -6,22 +6,28 @@ import secrets
 from typing import Annotated
 
 from fastapi import Depends, Header, HTTPException, Request
+from starlette.concurrency import run_in_threadpool
 
 from api.serving import Serving, ServingState
 from api.settings import Settings
 
 
-def get_settings(request: Request) -> Settings:
+# async: FastAPI runs a plain `def` dependency in the thread pool, a hop per request
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_state(request: Request) -> ServingState:
+async def get_state(request: Request) -> ServingState:
     return request.app.state.serving
 
 
-def get_serving(request: Request) -> Serving:
+async def get_serving(request: Request) -> Serving:
     """The model + store snapshot for this request (503 while none is loaded)."""
-    return request.app.state.serving.current()
+    state: ServingState = request.app.state.serving
+    serving = state.loaded
+    if serving is not None:
+        return serving
+    return await run_in_threadpool(state.current)  # may retry loading: off the event loop
 
 
 def require_admin(

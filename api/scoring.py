@@ -2,6 +2,11 @@
 
 Every entry point scores many rows with ONE model call and ONE explanation call, so a batch of
 1,000 ids costs one online lookup and one pass through the model, not 1,000.
+
+The hot path builds plain dicts shaped exactly like the pydantic models in api.schemas (which
+stay the documented contract) and serialises them once with pydantic-core (`to_json`): no
+DataFrame, no model validation per request. The model call is the compiled fast path
+(modeling.fast_path) when the snapshot has one, else LoadedModel + modeling.explain.
 """
 
 from __future__ import annotations
@@ -12,9 +17,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
+from pydantic_core import to_json
 
 from api.errors import StoreUnavailable
-from api.schemas import BatchItem, Prediction, Reason, Scores
+from api.schemas import Reason, Scores
 from api.serving import Serving
 from api.settings import Settings
 from feature_repo.lookup import (
@@ -72,6 +78,8 @@ def score_frame(model: LoadedModel, frame: pd.DataFrame, settings: Settings) -> 
 def lookup(serving: Serving, customer_ids: list[str]) -> list[OnlineFeatures]:
     """One online lookup; any store failure becomes StoreUnavailable (503)."""
     try:
+        if serving.online is not None:
+            return serving.online.read(customer_ids)
         return get_online_features(serving.store, customer_ids)
     except InvalidCustomerId:
         raise
@@ -84,10 +92,44 @@ def _frame(model: LoadedModel, rows: Sequence[dict[str, Any]]) -> pd.DataFrame:
     return pd.DataFrame.from_records(list(rows), columns=list(model.spec.names))
 
 
+def score_rows(
+    serving: Serving, rows: Sequence[dict[str, Any]], settings: Settings
+) -> list[dict[str, Any]]:
+    """Scores (as dicts shaped like api.schemas.Scores) for raw feature rows, one model call."""
+    if not rows:
+        return []
+    model, fast = serving.model, serving.fast
+    if fast is None:
+        return [s.model_dump() for s in score_frame(model, _frame(model, rows), settings)]
+    scored = fast.score(rows, top=settings.top_reasons)
+    threshold = round(model.threshold, 6)
+    high, medium, version = settings.tier_high, settings.tier_medium, model.version
+    results = []
+    for probability, explanation in zip(
+        scored.probabilities.tolist(), scored.explanations or [], strict=True
+    ):
+        p = round(probability, 6)
+        tier = "high" if p >= high else "medium" if p >= medium else "low"
+        results.append(
+            {
+                "probability": p,
+                "will_repeat": p >= threshold,
+                "threshold": threshold,
+                "tier": tier,
+                "action": ACTIONS[tier],
+                "reasons": [vars(r).copy() for r in explanation.reasons],
+                "explanation_method": explanation.method,
+                "model_version": version,
+            }
+        )
+    return results
+
+
 def predict_customers(
     serving: Serving, customer_ids: list[str], settings: Settings
-) -> list[BatchItem]:
-    """Per-id results in request order; malformed and unknown ids never fail the others."""
+) -> list[dict[str, Any]]:
+    """Per-id results (dicts shaped like api.schemas.BatchItem) in request order; malformed
+    and unknown ids never fail the others."""
     normalized: list[str | None] = []
     errors: dict[int, str] = {}
     for i, raw in enumerate(customer_ids):
@@ -98,30 +140,56 @@ def predict_customers(
             errors[i] = str(exc)
     valid = [c for c in normalized if c is not None]
     found = [row for row in lookup(serving, valid) if row.found] if valid else []
-    scores = score_frame(
-        serving.model, _frame(serving.model, [r.features for r in found]), settings
-    )
+    scores = _cached_scores(serving, found, settings)
     now = datetime.now(UTC)
+    stale_after = settings.stale_after
     by_id = {
-        row.customer_id: Prediction(
-            customer_id=row.customer_id,
-            features_as_of=row.as_of,
-            stale=row.is_stale(settings.stale_after, now),
-            **score.model_dump(),
-        )
+        row.customer_id: {
+            **score,
+            "customer_id": row.customer_id,
+            "features_as_of": row.as_of,
+            "stale": row.is_stale(stale_after, now),
+        }
         for row, score in zip(found, scores, strict=True)
     }
-    items = []
+    items: list[dict[str, Any]] = []
     for i, (raw, customer_id) in enumerate(zip(customer_ids, normalized, strict=True)):
         if customer_id is None:
-            items.append(BatchItem(customer_id=raw, status="invalid", error=errors[i]))
+            items.append(_item(raw, "invalid", errors[i]))
         elif customer_id not in by_id:
-            items.append(
-                BatchItem(customer_id=raw, status="not_found", error=not_found_message(customer_id))
-            )
+            items.append(_item(raw, "not_found", not_found_message(customer_id)))
         else:
-            items.append(BatchItem(customer_id=raw, status="ok", prediction=by_id[customer_id]))
+            items.append(_item(raw, "ok", None, by_id[customer_id]))
     return items
+
+
+def _cached_scores(
+    serving: Serving, found: list[OnlineFeatures], settings: Settings
+) -> list[dict[str, Any]]:
+    """score_rows, through the snapshot's result cache when one is configured."""
+    cache = serving.cache
+    if cache is None:
+        return score_rows(serving, [r.features for r in found], settings)
+    keys = [(r.customer_id, r.as_of) for r in found]
+    scores: list[dict[str, Any] | None] = [cache.get(k) for k in keys]
+    missing = [i for i, s in enumerate(scores) if s is None]
+    if missing:
+        fresh = score_rows(serving, [found[i].features for i in missing], settings)
+        for i, score in zip(missing, fresh, strict=True):
+            scores[i] = score
+            cache.put(keys[i], score)
+    return scores  # type: ignore[return-value]
+
+
+def _item(
+    customer_id: str, status: str, error: str | None, prediction: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    return {"customer_id": customer_id, "status": status, "error": error, "prediction": prediction}
+
+
+def json_bytes(payload: Any) -> bytes:
+    """What FastAPI would send for the equivalent pydantic model, serialised once."""
+    return to_json(payload)
 
 
 def not_found_message(customer_id: str) -> str:
@@ -131,6 +199,6 @@ def not_found_message(customer_id: str) -> str:
     )
 
 
-def score_features(model: LoadedModel, values: dict[str, Any], settings: Settings) -> Scores:
-    (scores,) = score_frame(model, _frame(model, [values]), settings)
-    return scores
+def score_features(serving: Serving, values: dict[str, Any], settings: Settings) -> Scores:
+    (scores,) = score_rows(serving, [values], settings)
+    return Scores(**scores)

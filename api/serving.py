@@ -21,21 +21,65 @@ import pandas as pd
 from feast import FeatureStore
 
 from api.errors import NotReady, ReloadRefused
+from api.online import OnlineReader
 from api.settings import Settings
 from feature_repo.store import open_store
 from modeling.artifact import ArtifactError, LoadedModel, load_model
 from modeling.dataset import feature_spec
 from modeling.explain import explain
+from modeling.fast_path import FastModel, NotCompilable
 
 log = logging.getLogger("api.serving")
 
 
 @dataclass(frozen=True)
 class Serving:
-    """A consistent snapshot: the store and the model that answer one request."""
+    """A consistent snapshot: the store and the model that answer one request.
+
+    fast: the model compiled to numpy (modeling.fast_path), proven equal to the slow path at
+    load; None if the artifact uses something it does not reproduce (then pandas/sklearn).
+    online: the FeatureService's views resolved once (api.online), None to use Feast's
+    get_online_features per request.
+    """
 
     store: FeatureStore
     model: LoadedModel
+    fast: FastModel | None = None
+    online: OnlineReader | None = None
+    cache: ResultCache | None = None
+
+
+class ResultCache:
+    """Scored answers by (customer id, features-as-of) for one snapshot (so one model
+    version): the same features give the same answer. Bounded; the oldest entries go first."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._entries: dict[tuple[str, object], dict] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, object]) -> dict | None:
+        return self._entries.get(key)
+
+    def put(self, key: tuple[str, object], value: dict) -> None:
+        with self._lock:
+            while len(self._entries) >= self.size:
+                self._entries.pop(next(iter(self._entries)))
+            self._entries[key] = value
+
+
+def compile_fast(model: LoadedModel) -> FastModel | None:
+    try:
+        return FastModel.compile(model)
+    except NotCompilable as exc:
+        log.warning("model %s served by the slow path: %s", model.version, exc)
+        return None
+
+
+def build_serving(store: FeatureStore, settings: Settings) -> Serving:
+    model = load_checked_model(store, settings)
+    cache = ResultCache(settings.result_cache_size) if settings.result_cache_size else None
+    return Serving(store, model, compile_fast(model), OnlineReader(store), cache)
 
 
 def _single_threaded(model: LoadedModel) -> LoadedModel:
@@ -88,14 +132,19 @@ class ServingState:
             try:
                 store = self._store or self._open_store()
                 self._store = store
-                model = load_checked_model(store, self.settings)
+                serving = build_serving(store, self.settings)
             except Exception as exc:  # the pipeline may simply not have run yet
                 self.last_error = f"{type(exc).__name__}: {exc}"
                 log.error("model or feature store not loaded: %s", self.last_error)
                 return
-            self._serving = Serving(store, model)
+            self._serving = serving
             self.last_error = None
-            log.info("serving model %s from %s", model.version, model.directory)
+            log.info(
+                "serving model %s from %s (%s path)",
+                serving.model.version,
+                serving.model.directory,
+                "fast" if serving.fast else "slow",
+            )
 
     def current(self) -> Serving:
         serving = self._serving
@@ -118,11 +167,12 @@ class ServingState:
             try:
                 store = self._store or self._open_store()
                 store.refresh_registry()  # a `feast apply` since start-up may change the list
-                model = load_checked_model(store, self.settings)
+                serving = build_serving(store, self.settings)
             except Exception as exc:
                 raise ReloadRefused(f"{type(exc).__name__}: {exc}") from exc
             self._store = store
-            self._serving = Serving(store, model)  # the swap: one reference assignment
+            self._serving = serving  # the swap: one reference assignment
+            model = serving.model
             self.last_error = None
         log.info("reloaded: now serving model %s", model.version)
         return (previous.model.version if previous else None), model

@@ -41,12 +41,17 @@ class Settings(BaseSettings):
     # POST /admin/reload needs this in X-Admin-Token; unset disables the endpoint
     admin_token: SecretStr | None = None
     max_body_bytes: int = Field(default=256 * 1024, ge=1024, le=16 * 1024 * 1024)
+    # optional: keep up to this many scored answers per worker, keyed by (model version,
+    # customer id, features-as-of); 0 (default) scores every request
+    result_cache_size: int = Field(default=0, ge=0, le=10_000_000)
     # while no model or store is loaded, requests retry loading at most this often
     retry_load_seconds: float = Field(default=5, ge=0)
 
     # used by `python -m api`, the Dockerfile and docker-compose (uvicorn's own flags win)
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
+    # `python -m api` only: worker processes (one per core; each loads the model)
+    workers: int = Field(default=2, ge=1, le=64)
 
     @property
     def stale_after(self) -> timedelta:

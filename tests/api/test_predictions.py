@@ -78,7 +78,7 @@ def test_batch_reports_each_id_without_failing(client, known_ids):
 
 def test_batch_makes_one_lookup_and_one_model_call(client, known_ids, monkeypatch):
     calls = {"lookup": 0, "score": 0}
-    real_lookup, real_score = api.scoring.get_online_features, api.scoring.score_frame
+    real_lookup, real_score = api.scoring.lookup, api.scoring.score_rows
 
     def counting_lookup(*args, **kwargs):
         calls["lookup"] += 1
@@ -88,8 +88,8 @@ def test_batch_makes_one_lookup_and_one_model_call(client, known_ids, monkeypatc
         calls["score"] += 1
         return real_score(*args, **kwargs)
 
-    monkeypatch.setattr(api.scoring, "get_online_features", counting_lookup)
-    monkeypatch.setattr(api.scoring, "score_frame", counting_score)
+    monkeypatch.setattr(api.scoring, "lookup", counting_lookup)
+    monkeypatch.setattr(api.scoring, "score_rows", counting_score)
     response = client.post("/predict/batch", json={"customer_ids": known_ids})
     assert response.json()["found"] == len(known_ids)
     assert calls == {"lookup": 1, "score": 1}
