@@ -9,6 +9,7 @@ CUSTOMERS ?= 20000
 SEED ?= 42
 HOST ?= 0.0.0.0
 PORT ?= 8000
+TIER ?= s
 
 .PHONY: help install lock sample features dbt materialize train pipeline serve demo test lint format bench clean
 
@@ -47,8 +48,9 @@ train: install ## train, compare and promote a model to models/current
 
 pipeline: sample features materialize train ## the whole pipeline on data/raw
 
-serve: install ## serve the API and the web form on $(PORT)
-	$(BIN)/uvicorn api.main:app --host $(HOST) --port $(PORT)
+serve: install ## serve the API and the web form on $(PORT) (2 workers)
+	$(BIN)/uvicorn api.main:app --host $(HOST) --port $(PORT) --workers 2 \
+	  --loop uvloop --http httptools --no-access-log
 
 demo: install pipeline serve ## install, run the pipeline on the sample, serve at :8000
 
@@ -63,6 +65,9 @@ lint: install ## ruff check and format check
 format: install ## ruff format + autofix
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+bench: install ## benchmarks of tier $(TIER) (s, m, l) → bench/results.md and results.json
+	$(BIN)/python -m bench --tier $(TIER)
 
 clean: ## remove generated data, models and dbt output (keeps .venv)
 	rm -rf data/raw/*.parquet data/raw/.sample-args data/raw/set_aside data/features/*.parquet \
