@@ -25,9 +25,10 @@ def test_promoted_artifact_loads_and_matches_the_feature_service(trained_models,
     assert {"roc_auc", "pr_auc", "f1", "brier", "log_loss"} <= set(meta["metrics"])
     metrics = json.loads((trained_models / "current" / "metrics.json").read_text())
     assert metrics["gate"]["passed"] is True
-    assert metrics["models"]["xgb"]["test"]["roc_auc"] > metrics["baselines"]["recency"]["test"][
-        "roc_auc"
-    ] - 0.05
+    assert (
+        metrics["models"]["xgb"]["test"]["roc_auc"]
+        > metrics["baselines"]["recency"]["test"]["roc_auc"] - 0.05
+    )
 
 
 def test_loading_refuses_a_mismatched_feature_list(trained_models, feature_store, tmp_path):

@@ -1,0 +1,53 @@
+"""Cross-validation folds by as-of date: never train on the fold's date or after it."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pandas as pd
+import pytest
+
+from modeling.crossval import time_folds
+
+MONTH_ENDS = [d.date() for d in pd.date_range("2010-12-31", "2011-11-30", freq="ME")]
+WEEKLY = [d.date() for d in pd.date_range("2010-12-05", "2011-11-30", freq="7D")]
+
+
+@pytest.mark.parametrize("dates", [MONTH_ENDS, WEEKLY, sorted(set(MONTH_ENDS) | set(WEEKLY))])
+@pytest.mark.parametrize("test_date", [date(2011, 6, 30), date(2011, 10, 31)])
+def test_folds_train_only_on_dates_whose_labels_ended_before_the_fold_date(dates, test_date):
+    window = timedelta(days=30)
+    folds = time_folds(dates, test_date, 30, folds=5)
+    assert len(folds) == 5
+    previous = None
+    for train, valid in folds:
+        assert train, "a fold without training dates"
+        assert max(train) < valid
+        assert all(d + window <= valid for d in train)  # no training label saw valid's window
+        assert valid + window <= test_date  # the test date stays unseen
+        assert previous is None or valid > previous  # expanding window, oldest first
+        previous = valid
+
+
+def test_fewer_dates_than_folds_gives_as_many_folds_as_exist():
+    dates = MONTH_ENDS[:4]  # Dec..Mar: Mar 31 is the test date
+    folds = time_folds(dates, dates[-1], 30, folds=5)
+    assert 0 < len(folds) < 5
+    assert all(max(train) + timedelta(days=30) <= valid for train, valid in folds)
+    assert time_folds(dates, dates[-1], 30, folds=0) == []
+
+
+def test_cross_validation_in_metrics_follows_the_rule(trained_models):
+    import json
+
+    metrics = json.loads((trained_models / "current" / "metrics.json").read_text())
+    meta = json.loads((trained_models / "current" / "metadata.json").read_text())
+    test_date = date.fromisoformat(meta["as_of_range"]["test"])
+    for entry in [*metrics["models"].values(), *metrics["baselines"].values()]:
+        cv = entry["cv"]
+        assert cv["pr_auc"]["n"] == len(cv["folds"]) > 0
+        for fold in cv["folds"]:
+            valid = date.fromisoformat(fold["validation_date"])
+            last_train = date.fromisoformat(fold["train_dates"][1])
+            assert last_train + timedelta(days=30) <= valid
+            assert valid + timedelta(days=30) <= test_date
