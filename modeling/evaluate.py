@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from sklearn.metrics import (
     average_precision_score,
     brier_score_loss,
@@ -51,3 +52,64 @@ def best_f1_threshold(y: np.ndarray, proba: np.ndarray) -> float:
         candidates = np.quantile(proba, np.linspace(0.01, 0.99, 199))
     scores = [f1_score(y, (proba >= t).astype(int), zero_division=0) for t in candidates]
     return float(candidates[int(np.argmax(scores))])
+
+
+def summarise(values: list[float]) -> dict[str, float]:
+    """Mean and sample standard deviation (0 for a single value) of finite values."""
+    finite = np.asarray([v for v in values if np.isfinite(v)], dtype=float)
+    if len(finite) == 0:
+        return {"mean": float("nan"), "sd": float("nan"), "n": 0}
+    sd = float(finite.std(ddof=1)) if len(finite) > 1 else 0.0
+    return {"mean": float(finite.mean()), "sd": sd, "n": len(finite)}
+
+
+TENURE_BUCKETS = ([-np.inf, 90, 365, 730, np.inf], ["< 90 d", "90–364 d", "1–2 y", "≥ 2 y"])
+ORDER_BUCKETS = ([-np.inf, 1, 3, 10, np.inf], ["1 order", "2–3", "4–10", "> 10"])
+
+
+def slice_columns(frame: pd.DataFrame, top_categories: int = 8) -> dict[str, pd.Series]:
+    """The slices evaluation is broken down by, one label per row for each slicing."""
+    category = frame["favourite_category"].astype("object").fillna("(unknown)").astype(str)
+    common = category.value_counts().index[:top_categories]
+    spend = pd.to_numeric(frame["total_spend"], errors="coerce")
+    ranks = spend.rank(method="first", pct=True)
+    tiers = pd.cut(ranks, [0, 0.25, 0.5, 0.75, 1.0], labels=["Q1 (lowest)", "Q2", "Q3", "Q4"])
+    return {
+        "favourite_category": category.where(category.isin(common), "(other)"),
+        "tenure": pd.cut(
+            pd.to_numeric(frame["tenure_days"], errors="coerce"),
+            TENURE_BUCKETS[0],
+            labels=TENURE_BUCKETS[1],
+            right=False,
+        ).astype(str),
+        "orders_count": pd.cut(
+            pd.to_numeric(frame["orders_count"], errors="coerce"),
+            ORDER_BUCKETS[0],
+            labels=ORDER_BUCKETS[1],
+        ).astype(str),
+        "spend_tier": tiers.astype(str),
+    }
+
+
+def slice_metrics(
+    frame: pd.DataFrame, y: np.ndarray, proba: np.ndarray, threshold: float
+) -> dict[str, list[dict]]:
+    """Per slice: rows, observed and predicted positive rate, ROC-AUC, PR-AUC, F1."""
+    out: dict[str, list[dict]] = {}
+    for slicing, labels in slice_columns(frame).items():
+        rows = []
+        for value in sorted(labels.unique()):
+            mask = (labels == value).to_numpy()
+            ys, ps = y[mask], proba[mask]
+            rows.append(
+                {
+                    "slice": value,
+                    "rows": int(mask.sum()),
+                    "positive_rate": float(ys.mean()),
+                    "mean_probability": float(ps.mean()),
+                    **ranking_metrics(ys, ps),
+                    "f1": float(f1_score(ys, (ps >= threshold).astype(int), zero_division=0)),
+                }
+            )
+        out[slicing] = rows
+    return out

@@ -14,6 +14,16 @@ def _path_from_env(name: str, default: Path) -> Path:
     return Path(os.environ.get(name, default)).resolve()
 
 
+def default_ground_truth() -> Path | None:
+    """$RAW_DIR/ground_truth.parquet, or data/raw's when neither RAW_DIR nor FEATURES_DIR is
+    set (so the truth always belongs to the data the features came from), if it exists."""
+    raw_dir = os.environ.get("RAW_DIR")
+    if raw_dir is None and "FEATURES_DIR" in os.environ:
+        return None
+    path = Path(raw_dir or REPO_ROOT / "data" / "raw") / "ground_truth.parquet"
+    return path.resolve() if path.exists() else None
+
+
 @dataclass(frozen=True)
 class TrainSettings:
     """What `python -m modeling.train` needs; every field has a command-line flag."""
@@ -35,6 +45,13 @@ class TrainSettings:
         default_factory=lambda: _path_from_env("MODELS_DIR", REPO_ROOT / "models")
     )
     feast_data_dir: Path | None = None
+    # Expanding-window folds by as-of date for the model comparison (0 = none).
+    cv_folds: int = 5
+    # The sample generator's true probabilities, for the oracle row of the report (optional).
+    # `python -m modeling.train` defaults it to default_ground_truth().
+    ground_truth: Path | None = None
+    # Test rows (sampled) used for permutation importance in the report.
+    permutation_rows: int = 10_000
 
     @property
     def labels_path(self) -> Path:

@@ -2,7 +2,10 @@
 
 Time-honest: models are fitted on the older as-of dates, calibrated and compared (and the
 threshold chosen) on the next ones, and reported on the latest fully labelled as-of date,
-which neither fitting nor choosing saw. The chosen model is promoted to models/current only
+which neither fitting nor choosing saw; expanding-window cross-validation by as-of date says
+how stable the comparison is. Two baselines stand beside the models: recency, and BG/NBD
+fitted on the same training rows. models/<version>/ gets the artifact, metrics.json and
+report.html. The chosen model is promoted to models/current only
 if it beats the recency baseline on that held-out date; otherwise the command says so and
 exits with status 2.
 """
@@ -23,16 +26,25 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.isotonic import IsotonicRegression
 from tqdm import tqdm
 
 from feature_repo.store import open_store
+from modeling import candidates
 from modeling.artifact import promote, save_artifact
-from modeling.candidates import CANDIDATES
+from modeling.bgnbd import BGNBD
+from modeling.candidates import CANDIDATES, fit_calibrator, raw_proba
+from modeling.crossval import cross_validate
 from modeling.dataset import LABEL, feature_spec, load_labels, split_by_as_of, training_frame
-from modeling.evaluate import best_f1_threshold, probability_metrics, ranking_metrics
-from modeling.preprocess import as_model_input, build_preprocessor
-from modeling.settings import TrainSettings
+from modeling.evaluate import (
+    best_f1_threshold,
+    probability_metrics,
+    ranking_metrics,
+    slice_metrics,
+)
+from modeling.explain import column_owners
+from modeling.preprocess import as_model_input
+from modeling.report import ReportData, write_report
+from modeling.settings import TrainSettings, default_ground_truth
 
 log = logging.getLogger("modeling.train")
 
@@ -68,23 +80,82 @@ def _versions() -> dict[str, str]:
     return found
 
 
+def _oracle(path: Path | None, test: pd.DataFrame, window: int) -> dict | None:
+    """The generator's true probability scored on the test rows, when it covers them all."""
+    if path is None or not Path(path).exists() or window != 30:
+        return None
+    truth = pd.read_parquet(path, columns=["customer_id", "as_of_date", "p_repeat_30d"])
+    truth["as_of_date"] = pd.to_datetime(truth["as_of_date"]).dt.date
+    merged = test[["customer_id", "as_of_date", LABEL]].merge(
+        truth, on=["customer_id", "as_of_date"], how="left"
+    )
+    if len(merged) != len(test) or merged["p_repeat_30d"].isna().any():
+        log.warning("ground truth %s does not cover the test rows: no oracle", path)
+        return None
+    y, p = merged[LABEL].to_numpy(), merged["p_repeat_30d"].to_numpy(float)
+    return {
+        "name": "Oracle (the generator's true probability)",
+        "source": str(path),
+        "test": {
+            **ranking_metrics(y, p),
+            "brier": float(np.mean((p - y) ** 2)),
+            "rows": len(y),
+        },
+        "scores": p,
+    }
+
+
+def _native_importance(preprocessor, estimator, spec) -> pd.Series:
+    """The estimator's own importance summed back to the original features, as shares."""
+    if hasattr(estimator, "feature_importances_"):
+        values = np.asarray(estimator.feature_importances_, dtype=float)
+    else:  # linear: |coefficient| of standardised inputs
+        values = np.abs(np.asarray(estimator.coef_[0], dtype=float))
+    per_feature = pd.Series(values, index=column_owners(preprocessor)).groupby(level=0).sum()
+    per_feature = per_feature.reindex(list(spec.names), fill_value=0.0)
+    total = per_feature.sum()
+    return per_feature / total if total > 0 else per_feature
+
+
+def _permutation_importance(
+    preprocessor, estimator, x: pd.DataFrame, y: np.ndarray, rows: int, seed: int
+) -> pd.DataFrame:
+    """Drop in PR-AUC when one feature's column is shuffled (3 repeats) on the test rows."""
+    rng = np.random.default_rng(seed)
+    if len(x) > rows:
+        keep = np.sort(rng.choice(len(x), rows, replace=False))
+        x, y = x.iloc[keep].reset_index(drop=True), y[keep]
+    base = ranking_metrics(y, raw_proba(preprocessor, estimator, x))["pr_auc"]
+    out = []
+    for name in tqdm(list(x.columns), desc="permutation importance", unit="feature"):
+        drops = []
+        for _ in range(3):
+            shuffled = x.copy()
+            shuffled[name] = rng.permutation(shuffled[name].to_numpy())
+            score = raw_proba(preprocessor, estimator, shuffled)
+            drops.append(base - ranking_metrics(y, score)["pr_auc"])
+        out.append({"feature": name, "mean": float(np.mean(drops)), "sd": float(np.std(drops))})
+    return pd.DataFrame(out)
+
+
 def run(settings: TrainSettings) -> int:
     started = time.perf_counter()
     store = open_store(data_dir=settings.feast_data_dir)
     spec = feature_spec(store)
     labels = load_labels(settings.labels_path)
     windows = labels["label_window_days"].unique().tolist()
-    if windows != [settings.label_window_days]:
+    window = settings.label_window_days
+    if windows != [window]:
         raise SystemExit(
             f"labels were built with a {windows} day window but --label-window is "
-            f"{settings.label_window_days}; rebuild with `dbt build --vars "
-            f"'label_window_days: {settings.label_window_days}'`"
+            f"{window}; rebuild with `dbt build --vars 'label_window_days: {window}'`"
         )
     log.info("building the training set from Feast (%s labels)", f"{len(labels):,}")
     frame = training_frame(store, labels)
     train, valid, test = split_by_as_of(
-        frame, settings.validation_dates, settings.label_window_days, settings.test_as_of
+        frame, settings.validation_dates, window, settings.test_as_of
     )
+    test_date = test["as_of_date"].iloc[0]
     log.info(
         "train %s rows (%s → %s), validation %s rows, test %s rows (as of %s)",
         f"{len(train):,}",
@@ -92,63 +163,86 @@ def run(settings: TrainSettings) -> int:
         train["as_of_date"].max(),
         f"{len(valid):,}",
         f"{len(test):,}",
-        test["as_of_date"].iloc[0],
+        test_date,
     )
     x_train, x_valid, x_test = (as_model_input(part, spec) for part in (train, valid, test))
     y_train, y_valid, y_test = (part[LABEL].to_numpy() for part in (train, valid, test))
 
     results: dict[str, dict] = {}
     fitted = {}
+    raw_test = {}
+    test_proba = {}
     for key in tqdm(settings.models, desc="training models", unit="model"):
-        candidate = CANDIDATES[key]
         t0 = time.perf_counter()
-        preprocessor = build_preprocessor(spec, scale=candidate.scale)
-        estimator = candidate.make(y_train, settings.seed)
-        estimator.fit(preprocessor.fit_transform(x_train), y_train)
-        raw_valid = estimator.predict_proba(preprocessor.transform(x_valid))[:, 1]
-        calibrator = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0)
-        calibrator.fit(raw_valid, y_valid)
+        preprocessor, estimator = candidates.fit(key, spec, x_train, y_train, settings.seed)
+        raw_valid = raw_proba(preprocessor, estimator, x_valid)
+        calibrator = fit_calibrator(raw_valid, y_valid)
         proba_valid = calibrator.predict(raw_valid)
         threshold = best_f1_threshold(y_valid, proba_valid)
-        proba_test = calibrator.predict(
-            estimator.predict_proba(preprocessor.transform(x_test))[:, 1]
-        )
+        raw_test[key] = raw_proba(preprocessor, estimator, x_test)
+        test_proba[key] = calibrator.predict(raw_test[key])
         results[key] = {
-            "name": candidate.name,
+            "name": CANDIDATES[key].name,
             "validation": probability_metrics(y_valid, proba_valid, threshold),
-            "test": probability_metrics(y_test, proba_test, threshold),
+            "test": probability_metrics(y_test, test_proba[key], threshold),
             "fit_seconds": round(time.perf_counter() - t0, 2),
         }
         fitted[key] = (preprocessor, estimator, calibrator, threshold)
         log.info(
             "%s: validation %s %.4f, test ROC-AUC %.4f PR-AUC %.4f",
-            candidate.name,
+            CANDIDATES[key].name,
             settings.selection_metric,
             results[key]["validation"][settings.selection_metric],
             results[key]["test"]["roc_auc"],
             results[key]["test"]["pr_auc"],
         )
 
+    bgnbd = BGNBD.fit_frame(train, seed=settings.seed)
+    bg_valid = bgnbd.predict_frame(valid, window)
+    bg_test = bgnbd.predict_frame(test, window)
+    bg_threshold = best_f1_threshold(y_valid, bg_valid)
     baselines = {
         "recency": {
-            "name": "Recency only (more recent = more likely)",
+            "name": "Baseline: recency only (more recent = more likely)",
             "validation": ranking_metrics(y_valid, -valid["recency_days"].to_numpy(float)),
             "test": ranking_metrics(y_test, -test["recency_days"].to_numpy(float)),
-        }
+        },
+        "bgnbd": {
+            "name": f"Baseline: BG/NBD, P(≥1 purchase in {window} d)",
+            "validation": probability_metrics(y_valid, bg_valid, bg_threshold),
+            "test": probability_metrics(y_test, bg_test, bg_threshold),
+            "parameters": bgnbd.as_dict(),
+        },
     }
-    chosen = max(results, key=lambda k: results[k]["validation"][settings.selection_metric])
+    if settings.cv_folds > 0:
+        known = pd.concat([train, valid])
+        cv = cross_validate(
+            known, spec, settings.models, test_date, window, settings.cv_folds, settings.seed
+        )
+        for key, entry in {**results, **baselines}.items():
+            entry["cv"] = cv[key]
     metric = settings.selection_metric
+    chosen = max(results, key=lambda k: results[k]["validation"][metric])
     chosen_score = results[chosen]["test"][metric]
     baseline_score = baselines["recency"]["test"][metric]
     gate_passed = bool(chosen_score > baseline_score)
 
     version = f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{chosen}"
     preprocessor, estimator, calibrator, threshold = fitted[chosen]
+    oracle = _oracle(settings.ground_truth, test, window)
+    slices = slice_metrics(test, y_test, test_proba[chosen], threshold)
     metrics = {
         "selection_metric": metric,
         "chosen": chosen,
         "models": results,
         "baselines": baselines,
+        "oracle": {k: v for k, v in oracle.items() if k != "scores"} if oracle else None,
+        "cv_protocol": (
+            f"expanding window by as-of date, up to {settings.cv_folds} folds; a fold trains on "
+            f"dates whose {window}-day label window ends by its validation date; only dates "
+            f"whose label window ends by the test date {test_date}; raw (uncalibrated) scores"
+        ),
+        "slices": {"model": chosen, "date": str(test_date), **slices},
         "gate": {
             "rule": f"chosen model's test {metric} > recency baseline's",
             "chosen": chosen_score,
@@ -164,11 +258,11 @@ def run(settings: TrainSettings) -> int:
         "feature_service": spec.service,
         "features": [{"name": n, "type": t} for n, t in spec.types.items()],
         "label": LABEL,
-        "label_window_days": settings.label_window_days,
+        "label_window_days": window,
         "as_of_range": {
             "train": [str(train["as_of_date"].min()), str(train["as_of_date"].max())],
             "validation": [str(valid["as_of_date"].min()), str(valid["as_of_date"].max())],
-            "test": str(test["as_of_date"].iloc[0]),
+            "test": str(test_date),
         },
         "rows": {"train": len(train), "validation": len(valid), "test": len(test)},
         "threshold": threshold,
@@ -187,16 +281,34 @@ def run(settings: TrainSettings) -> int:
         metadata=metadata,
     )
     (directory / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    scores = {results[k]["name"]: test_proba[k] for k in results}
+    scores[baselines["bgnbd"]["name"]] = bg_test
+    scores[baselines["recency"]["name"]] = -test["recency_days"].to_numpy(float)
+    if oracle:
+        scores[oracle["name"]] = oracle["scores"]
+    write_report(
+        directory,
+        ReportData(
+            version=version,
+            test_as_of=str(test_date),
+            chosen=chosen,
+            metrics=metrics,
+            y_test=y_test,
+            test_scores=scores,
+            chosen_raw=raw_test[chosen],
+            confusion={
+                **{r["name"]: r["test"]["confusion_matrix"] for r in results.values()},
+                "BG/NBD": baselines["bgnbd"]["test"]["confusion_matrix"],
+            },
+            native_importance=_native_importance(preprocessor, estimator, spec),
+            permutation_importance=_permutation_importance(
+                preprocessor, estimator, x_test, y_test, settings.permutation_rows, settings.seed
+            ),
+            slices=slices,
+        ),
+    )
     elapsed = time.perf_counter() - started
-    print(f"\nmodel comparison on the held-out as-of date {test['as_of_date'].iloc[0]}:")
-    print(f"  {'model':<44} {'ROC-AUC':>8} {'PR-AUC':>8} {'F1':>6}")
-    for key, r in results.items():
-        mark = "*" if key == chosen else " "
-        t = r["test"]
-        print(f" {mark}{r['name']:<44} {t['roc_auc']:>8.4f} {t['pr_auc']:>8.4f} {t['f1']:>6.3f}")
-    for b in baselines.values():
-        t = b["test"]
-        print(f"  {b['name']:<44} {t['roc_auc']:>8.4f} {t['pr_auc']:>8.4f} {'':>6}")
+    _print_comparison(metrics, str(test_date))
     if not gate_passed:
         print(
             f"\nNOT PROMOTED: {CANDIDATES[chosen].name} scored {metric} {chosen_score:.4f} on the "
@@ -206,7 +318,33 @@ def run(settings: TrainSettings) -> int:
         return GATE_FAILED
     promote(settings.models_dir, version)
     print(f"\npromoted {version} → {settings.models_dir / 'current'} ({elapsed:.1f} s)")
+    print(f"report: {directory / 'report.html'}")
     return 0
+
+
+def _print_comparison(metrics: dict, test_date: str) -> None:
+    def cv(entry: dict, name: str) -> str:
+        summary = entry.get("cv", {}).get(name)
+        if not summary or not summary["n"]:
+            return f"{'':>15}"
+        return f"{summary['mean']:>8.4f}±{summary['sd']:.3f}"
+
+    print(f"\nmodel comparison on the held-out as-of date {test_date} (CV: mean±sd over folds):")
+    print(
+        f"  {'model':<52} {'ROC-AUC':>8} {'PR-AUC':>8} {'F1':>6} {'CV ROC-AUC':>15} "
+        f"{'CV PR-AUC':>15}"
+    )
+    rows = [(k == metrics["chosen"], e) for k, e in metrics["models"].items()]
+    rows += [(False, e) for e in metrics["baselines"].values()]
+    if metrics.get("oracle"):
+        rows.append((False, metrics["oracle"]))
+    for chosen, e in rows:
+        t = e["test"]
+        f1 = f"{t['f1']:>6.3f}" if "f1" in t else f"{'':>6}"
+        print(
+            f" {'*' if chosen else ' '}{e['name']:<52} {t['roc_auc']:>8.4f} {t['pr_auc']:>8.4f} "
+            f"{f1} {cv(e, 'roc_auc')} {cv(e, 'pr_auc')}"
+        )
 
 
 def parse_args(argv: list[str] | None) -> TrainSettings:
@@ -249,6 +387,20 @@ def parse_args(argv: list[str] | None) -> TrainSettings:
         default=defaults.models_dir,
         help="where models/<version>/ and models/current go (%(default)s)",
     )
+    parser.add_argument(
+        "--cv-folds",
+        type=int,
+        default=defaults.cv_folds,
+        help="expanding-window folds by as-of date for the comparison; 0 = none (%(default)s)",
+    )
+    parser.add_argument(
+        "--ground-truth",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="the sample generator's ground_truth.parquet, for the oracle in the report "
+        "(default: $RAW_DIR/ground_truth.parquet, or data/raw's, if it exists)",
+    )
     args = parser.parse_args(argv)
     models = tuple(m.strip() for m in args.models.split(",") if m.strip())
     unknown = [m for m in models if m not in CANDIDATES]
@@ -262,6 +414,8 @@ def parse_args(argv: list[str] | None) -> TrainSettings:
         selection_metric=args.metric,
         test_as_of=args.test_as_of,
         models_dir=args.models_dir.resolve(),
+        cv_folds=max(args.cv_folds, 0),
+        ground_truth=args.ground_truth.resolve() if args.ground_truth else default_ground_truth(),
     )
 
 

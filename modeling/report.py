@@ -1,0 +1,272 @@
+"""models/<version>/report.html: the evaluation a reviewer reads before trusting a model.
+
+Self-contained HTML (inline CSS, no scripts) with PNG plots beside it, referenced by relative
+path: the comparison table (models, cross-validation, baselines, the oracle when known), ROC
+and PR curves, reliability (raw vs calibrated), confusion matrices at the chosen threshold,
+feature importance (native and permutation) and per-slice metrics. Everything shown is on the
+held-out test as-of date unless a heading says otherwise.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only: no display, no GUI toolkit
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from sklearn.calibration import calibration_curve
+from sklearn.metrics import average_precision_score, precision_recall_curve, roc_curve
+
+TOP_FEATURES = 20
+
+
+@dataclass
+class ReportData:
+    """What the report shows; train.py fills it from the run it just did."""
+
+    version: str
+    test_as_of: str
+    chosen: str
+    metrics: dict  # metrics.json as written
+    y_test: np.ndarray
+    # display name -> calibrated test probabilities (models) or scores (baselines, oracle)
+    test_scores: dict[str, np.ndarray]
+    chosen_raw: np.ndarray  # the chosen estimator's uncalibrated test probabilities
+    confusion: dict[str, dict[str, int]]  # model name -> tn/fp/fn/tp at its threshold
+    native_importance: pd.Series  # per original feature
+    permutation_importance: pd.DataFrame  # feature, mean, sd (drop in PR-AUC)
+    slices: dict[str, list[dict]]
+    notes: list[str] = field(default_factory=list)
+
+
+def _save(fig: plt.Figure, path: Path) -> str:
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path.name
+
+
+def _curves(data: ReportData, directory: Path) -> str:
+    fig, (roc_ax, pr_ax) = plt.subplots(1, 2, figsize=(11, 4.6))
+    for name, score in data.test_scores.items():
+        style = "--" if name.startswith(("Baseline", "Oracle")) else "-"
+        fpr, tpr, _ = roc_curve(data.y_test, score)
+        roc_ax.plot(fpr, tpr, style, lw=1.4, label=name)
+        precision, recall, _ = precision_recall_curve(data.y_test, score)
+        ap = average_precision_score(data.y_test, score)
+        pr_ax.plot(recall, precision, style, lw=1.4, label=f"{name} (AP {ap:.3f})")
+    roc_ax.plot([0, 1], [0, 1], ":", color="grey", lw=1)
+    pr_ax.axhline(data.y_test.mean(), ls=":", color="grey", lw=1, label="base rate")
+    roc_ax.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC")
+    pr_ax.set(xlabel="recall", ylabel="precision", title="Precision–recall")
+    roc_ax.legend(fontsize=7, loc="lower right")
+    pr_ax.legend(fontsize=7, loc="upper right")
+    return _save(fig, directory / "curves.png")
+
+
+def _reliability(data: ReportData, directory: Path) -> str:
+    name = data.metrics["models"][data.chosen]["name"]
+    fig, ax = plt.subplots(figsize=(5.2, 4.6))
+    for label, proba in (("raw", data.chosen_raw), ("calibrated", data.test_scores[name])):
+        observed, predicted = calibration_curve(
+            data.y_test, np.clip(proba, 0, 1), n_bins=10, strategy="quantile"
+        )
+        ax.plot(predicted, observed, "o-", ms=3, label=f"{name}, {label}")
+    ax.plot([0, 1], [0, 1], ":", color="grey", lw=1, label="perfect")
+    ax.set(xlabel="mean predicted probability", ylabel="observed share", title="Reliability")
+    ax.legend(fontsize=8)
+    return _save(fig, directory / "reliability.png")
+
+
+def _confusion(data: ReportData, directory: Path) -> str:
+    names = list(data.confusion)
+    fig, axes = plt.subplots(1, len(names), figsize=(3.3 * len(names), 3.2), squeeze=False)
+    for ax, name in zip(axes[0], names, strict=True):
+        c = data.confusion[name]
+        grid = np.array([[c["tn"], c["fp"]], [c["fn"], c["tp"]]])
+        ax.imshow(grid, cmap="Blues")
+        for (i, j), value in np.ndenumerate(grid):
+            colour = "white" if value > grid.max() / 2 else "black"
+            ax.text(j, i, f"{value:,}", ha="center", va="center", color=colour)
+        ax.set(xticks=[0, 1], yticks=[0, 1], title=name)
+        ax.set_xticklabels(["no", "yes"])
+        ax.set_yticklabels(["no", "yes"])
+        ax.set_xlabel("predicted")
+        ax.set_ylabel("actual")
+    return _save(fig, directory / "confusion.png")
+
+
+def _importance(data: ReportData, directory: Path) -> str:
+    fig, (native_ax, perm_ax) = plt.subplots(1, 2, figsize=(12, 6))
+    native = data.native_importance.sort_values(ascending=False).head(TOP_FEATURES)[::-1]
+    native_ax.barh(native.index, native.to_numpy())
+    native_ax.set(title="Native importance (chosen model)", xlabel="share of total")
+    perm = data.permutation_importance.sort_values("mean", ascending=False).head(TOP_FEATURES)
+    perm = perm[::-1]
+    perm_ax.barh(perm["feature"], perm["mean"], xerr=perm["sd"])
+    perm_ax.set(title="Permutation importance on the test date", xlabel="drop in PR-AUC")
+    for ax in (native_ax, perm_ax):
+        ax.tick_params(axis="y", labelsize=8)
+    return _save(fig, directory / "importance.png")
+
+
+def _fmt(value: object, digits: int = 4) -> str:
+    if isinstance(value, float):
+        return "–" if np.isnan(value) else f"{value:.{digits}f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return html.escape(str(value))
+
+
+def _table(header: list[str], rows: list[list[object]], bold_row: int | None = None) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = []
+    for i, row in enumerate(rows):
+        cls = ' class="chosen"' if i == bold_row else ""
+        body.append(f"<tr{cls}>" + "".join(f"<td>{_fmt(v)}</td>" for v in row) + "</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def _cv(entry: dict, metric: str) -> str:
+    cv = entry.get("cv", {}).get(metric)
+    if not cv or not cv.get("n"):
+        return "–"
+    return f"{cv['mean']:.4f} ± {cv['sd']:.4f} ({cv['n']})"
+
+
+def _comparison(data: ReportData) -> str:
+    m = data.metrics
+    rows, chosen_row = [], None
+    for key, entry in m["models"].items():
+        t = entry["test"]
+        if key == m["chosen"]:
+            chosen_row = len(rows)
+        rows.append(
+            [
+                entry["name"] + (" (chosen)" if key == m["chosen"] else ""),
+                entry["validation"][m["selection_metric"]],
+                _cv(entry, "roc_auc"),
+                _cv(entry, "pr_auc"),
+                t["roc_auc"],
+                t["pr_auc"],
+                t["f1"],
+                t["brier"],
+            ]
+        )
+    for entry in m["baselines"].values():
+        t = entry["test"]
+        rows.append(
+            [
+                entry["name"],
+                entry["validation"].get(m["selection_metric"], float("nan")),
+                _cv(entry, "roc_auc"),
+                _cv(entry, "pr_auc"),
+                t["roc_auc"],
+                t["pr_auc"],
+                t.get("f1", float("nan")),
+                t.get("brier", float("nan")),
+            ]
+        )
+    if m.get("oracle"):
+        t = m["oracle"]["test"]
+        rows.append(
+            ["Oracle (the generator's true probability)", "–", "–", "–", t["roc_auc"],
+             t["pr_auc"], "–", t.get("brier", float("nan"))]
+        )  # fmt: skip
+    header = [
+        "model",
+        f"validation {m['selection_metric']}",
+        "CV ROC-AUC (mean ± sd, folds)",
+        "CV PR-AUC (mean ± sd, folds)",
+        "test ROC-AUC",
+        "test PR-AUC",
+        "test F1",
+        "test Brier",
+    ]
+    return _table(header, rows, chosen_row)
+
+
+def _slices(data: ReportData) -> str:
+    parts = []
+    for slicing, rows in data.slices.items():
+        columns = ["slice", "rows", "positive_rate", "mean_probability", "roc_auc", "pr_auc", "f1"]
+        table = _table(
+            ["slice", "rows", "observed rate", "mean probability", "ROC-AUC", "PR-AUC", "F1"],
+            [[r[c] for c in columns] for r in rows],
+        )
+        parts.append(f"<h3>{html.escape(slicing.replace('_', ' '))}</h3>{table}")
+    return "".join(parts)
+
+
+CSS = """
+body{font-family:system-ui,sans-serif;max-width:1150px;margin:2em auto;padding:0 1em;color:#222}
+table{border-collapse:collapse;margin:.5em 0 1.5em;font-size:.9em}
+th,td{border:1px solid #ccc;padding:.3em .6em;text-align:right}
+th:first-child,td:first-child{text-align:left}
+tr.chosen{font-weight:bold;background:#eef5ff}
+img{max-width:100%;border:1px solid #eee;margin:.5em 0}
+.note{background:#f7f7f7;padding:.8em 1em;border-left:4px solid #888}
+"""
+
+HOW_TO_READ = """
+<p class="note"><b>How to read this.</b> Every model was fitted on older as-of dates, calibrated
+and compared on the next ones (the validation column chose the model and its threshold), and
+is scored here on the latest held-out as-of date ({test}), which neither fitting nor choosing
+saw. The cross-validation columns repeat that on earlier dates (expanding window: each fold
+trains only on dates whose label window ended before the date it is scored on); a small
+spread means the ranking of models is not luck of one date. ROC-AUC is the chance a random
+buyer is ranked above a random non-buyer (0.5 = coin flip); PR-AUC is the average precision
+along the ranked list, to be compared with the base rate ({rate:.1%} here). Both baselines use
+no learning beyond their own fit: recency ranks by days since the last order; BG/NBD is the
+classic buy-till-you-die model fitted on the same training rows. A model worth serving beats
+both. The oracle, when shown, is the sample generator's true probability: the ceiling no
+model can beat. The reliability plot should follow the diagonal after calibration: a served
+probability of 0.3 then means 30 out of 100 such customers buy. Slices show where the model is
+weaker; small slices have noisy metrics, so read their row counts first.</p>
+"""
+
+
+def write_report(directory: Path, data: ReportData) -> Path:
+    """Write report.html and its PNGs into directory; return the HTML path."""
+    plots: list[tuple[str, Callable[[ReportData, Path], str]]] = [
+        ("ROC and precision–recall curves (test date)", _curves),
+        ("Reliability: raw vs calibrated (chosen model, test date)", _reliability),
+        ("Confusion matrices at each model's chosen threshold (test date)", _confusion),
+        (f"Feature importance (top {TOP_FEATURES})", _importance),
+    ]
+    figures = "".join(
+        f'<h2>{html.escape(title)}</h2><img src="{html.escape(draw(data, directory))}" '
+        f'alt="{html.escape(title)}">'
+        for title, draw in plots
+    )
+    m = data.metrics
+    chosen = m["models"][m["chosen"]]
+    notes = "".join(f"<li>{html.escape(n)}</li>" for n in data.notes)
+    gate = m["gate"]
+    verdict = "passed" if gate["passed"] else "NOT passed"
+    page = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Model report {html.escape(data.version)}</title>
+<style>{CSS}</style></head><body>
+<h1>Repeat-purchase model {html.escape(data.version)}</h1>
+<p>Chosen: <b>{html.escape(chosen["name"])}</b> by validation {m["selection_metric"]};
+threshold {chosen["test"]["threshold"]:.4f}; test as-of date {html.escape(data.test_as_of)}
+({len(data.y_test):,} customers, {data.y_test.mean():.1%} bought within the window).
+Quality gate: {verdict} ({html.escape(gate["rule"])}).</p>
+{HOW_TO_READ.format(test=html.escape(data.test_as_of), rate=float(data.y_test.mean()))}
+<h2>Comparison</h2>
+{_comparison(data)}
+{f"<ul>{notes}</ul>" if notes else ""}
+{figures}
+<h2>Per-slice metrics (chosen model, test date)</h2>
+{_slices(data)}
+</body></html>
+"""
+    path = directory / "report.html"
+    path.write_text(page, encoding="utf-8")
+    return path
