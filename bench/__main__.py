@@ -126,7 +126,14 @@ def run_tier(tier: str, sections: set[str]) -> dict:
         if "feature_store" in sections:
             from bench.feature_store import run as feature_store_run
 
-            results["feature_store"] = feature_store_run(customers=customers)
+            stack.dbt_build()
+            results["feature_store"] = feature_store_run(
+                customers=customers,
+                features_dir=stack.features_dir,
+                stock_sample=min(customers, 20_000),
+                repeats=3 if tier == "s" else 1,
+                workdir=Path(tmp) / "feature_store",
+            )
         if "training" in sections:
             from bench.model_quality import online_retail_quality, sample_quality
 
@@ -135,9 +142,10 @@ def run_tier(tier: str, sections: set[str]) -> dict:
                 "online_retail": online_retail_quality(Path(tmp) / "quality"),
             }
         if "serving" in sections:
+            # the repo's own data/ and models/current: run `make pipeline` first
             from bench.serving import run as serving_run
 
-            results["serving"] = serving_run()
+            results["serving"] = serving_run(duration=30 if tier == "s" else 60)
         if "pipeline" in sections:
             results["pipeline"] = bench_pipeline(customers)
     return results
