@@ -11,7 +11,7 @@ HOST ?= 0.0.0.0
 PORT ?= 8000
 TIER ?= s
 
-.PHONY: help install lock sample features dbt materialize train pipeline serve demo test lint format bench clean
+.PHONY: help install lock sample features materialize train pipeline serve demo test lint format bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'

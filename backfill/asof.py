@@ -23,20 +23,29 @@ def last_on_or_before(probes: DataFrame, states: dict[str, DataFrame]) -> DataFr
     rows = probes.withColumn("_is_probe", F.lit(1)).withColumnRenamed("probe_date", "_date")
     for name, state in states.items():
         rows = rows.unionByName(
-            state.select("customer_id", F.col("activity_date").alias("_date"), name)
-            .withColumn("_is_probe", F.lit(0)),
+            state.select("customer_id", F.col("activity_date").alias("_date"), name).withColumn(
+                "_is_probe", F.lit(0)
+            ),
             allowMissingColumns=True,
         )
     # on the same date the state row sorts first: "on or before" includes the day itself
-    carried = Window.partitionBy("customer_id").orderBy("_date", "_is_probe") \
+    carried = (
+        Window.partitionBy("customer_id")
+        .orderBy("_date", "_is_probe")
         .rowsBetween(Window.unboundedPreceding, Window.currentRow)
+    )
     return (
         rows.select(
-            "*", *(F.last(name, ignorenulls=True).over(carried).alias(f"_{name}")
-                   for name in states))
+            "*",
+            *(F.last(name, ignorenulls=True).over(carried).alias(f"_{name}") for name in states),
+        )
         .where("_is_probe = 1")
-        .select("customer_id",
-                *(c if c != "probe_date" else F.col("_date").alias("probe_date")
-                  for c in probe_columns),
-                *(F.col(f"_{name}").alias(name) for name in states))
+        .select(
+            "customer_id",
+            *(
+                c if c != "probe_date" else F.col("_date").alias("probe_date")
+                for c in probe_columns
+            ),
+            *(F.col(f"_{name}").alias(name) for name in states),
+        )
     )

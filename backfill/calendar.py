@@ -25,14 +25,17 @@ def _read_seed(name: str) -> list[dict[str, str]]:
 
 @cache
 def holiday_dates() -> tuple[date, ...]:
-    return tuple(sorted({date.fromisoformat(r["holiday_date"])
-                         for r in _read_seed("indian_holidays")}))
+    return tuple(
+        sorted({date.fromisoformat(r["holiday_date"]) for r in _read_seed("indian_holidays")})
+    )
 
 
 @cache
 def festival_seasons() -> tuple[tuple[date, date], ...]:
-    return tuple((date.fromisoformat(r["season_start"]), date.fromisoformat(r["season_end"]))
-                 for r in _read_seed("festival_seasons"))
+    return tuple(
+        (date.fromisoformat(r["season_start"]), date.fromisoformat(r["season_end"]))
+        for r in _read_seed("festival_seasons")
+    )
 
 
 @cache
@@ -68,7 +71,8 @@ def with_as_of_calendar(as_of: DataFrame, spark: SparkSession) -> DataFrame:
     (small) frame of as-of dates."""
     holidays = holidays_frame(spark)
     next_holiday = (
-        as_of.select("as_of_date").distinct()
+        as_of.select("as_of_date")
+        .distinct()
         .join(F.broadcast(holidays), F.col("holiday_date") >= F.col("as_of_date"), "left")
         .groupBy("as_of_date")
         .agg(F.min("holiday_date").alias("next_holiday_date"))
@@ -77,8 +81,9 @@ def with_as_of_calendar(as_of: DataFrame, spark: SparkSession) -> DataFrame:
         as_of.join(next_holiday, "as_of_date", "left")
         .withColumn("as_of_month", F.month("as_of_date").cast("bigint"))
         .withColumn("as_of_day_of_week", day_of_week(F.col("as_of_date")))
-        .withColumn("days_to_next_holiday",
-                    F.datediff("next_holiday_date", "as_of_date").cast("bigint"))
+        .withColumn(
+            "days_to_next_holiday", F.datediff("next_holiday_date", "as_of_date").cast("bigint")
+        )
         .withColumn("is_festival_season", is_festival_season(F.col("as_of_date")))
         .drop("next_holiday_date")
     )

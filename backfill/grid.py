@@ -43,4 +43,4 @@ def is_label_observed(as_of: date, label_window_days: int, latest_purchase: date
 def batches(dates: list[date], size: int) -> list[list[date]]:
     """Oldest first, ``size`` dates per batch (a batch is one Spark job per table)."""
     ordered = sorted(dates)
-    return [ordered[i:i + size] for i in range(0, len(ordered), size)]
+    return [ordered[i : i + size] for i in range(0, len(ordered), size)]

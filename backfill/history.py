@@ -16,8 +16,15 @@ from pyspark.sql import functions as F
 from backfill.calendar import holidays_frame, is_weekend
 
 DAY_STATE_FIELDS = (
-    "cum_purchases", "cum_spend", "cum_returns", "cum_returns_amount", "cum_weekend_purchases",
-    "cum_holiday_purchases", "cum_purchase_days", "first_purchase_date", "last_purchase_date",
+    "cum_purchases",
+    "cum_spend",
+    "cum_returns",
+    "cum_returns_amount",
+    "cum_weekend_purchases",
+    "cum_holiday_purchases",
+    "cum_purchase_days",
+    "first_purchase_date",
+    "last_purchase_date",
     "cum_gap_days_squared",
 )
 
@@ -25,7 +32,8 @@ DAY_STATE_FIELDS = (
 def customer_days(transactions: DataFrame) -> DataFrame:
     """(customer_id, activity_date, day: struct of running totals up to and including it)."""
     holidays = holidays_frame(transactions.sparkSession).select(
-        F.col("holiday_date").alias("order_date"), F.lit(True).alias("is_holiday"))
+        F.col("holiday_date").alias("order_date"), F.lit(True).alias("is_holiday")
+    )
     purchase = F.col("is_purchase")
     daily = (
         transactions.join(F.broadcast(holidays), "order_date", "left")
@@ -34,8 +42,9 @@ def customer_days(transactions: DataFrame) -> DataFrame:
             F.count_if(purchase).alias("purchases"),
             F.coalesce(F.sum(F.when(purchase, F.col("amount"))), F.lit(0)).alias("spend"),
             F.count_if(~purchase).alias("returns"),
-            F.coalesce(-F.sum(F.when(~purchase, F.col("amount"))), F.lit(0))
-            .alias("returns_amount"),
+            F.coalesce(-F.sum(F.when(~purchase, F.col("amount"))), F.lit(0)).alias(
+                "returns_amount"
+            ),
             F.count_if(purchase & is_weekend(F.col("order_date"))).alias("weekend_purchases"),
             F.count_if(purchase & F.col("is_holiday").isNotNull()).alias("holiday_purchases"),
         )
@@ -47,11 +56,15 @@ def customer_days(transactions: DataFrame) -> DataFrame:
     gap = F.datediff("activity_date", "previous_purchase_date").cast("bigint")
     return (
         daily.withColumn("previous_purchase_date", F.max(purchase_date).over(before))
-        .withColumn("gap_days_squared",
-                    F.when((F.col("purchases") > 0)
-                           & F.col("previous_purchase_date").isNotNull(), gap * gap))
+        .withColumn(
+            "gap_days_squared",
+            F.when(
+                (F.col("purchases") > 0) & F.col("previous_purchase_date").isNotNull(), gap * gap
+            ),
+        )
         .select(
-            "customer_id", "activity_date",
+            "customer_id",
+            "activity_date",
             F.struct(
                 F.sum("purchases").over(running).alias("cum_purchases"),
                 F.sum("spend").over(running).alias("cum_spend"),
@@ -77,15 +90,21 @@ def preference_days(transactions: DataFrame, preference: str) -> DataFrame:
     have been bought so far."""
     daily = (
         transactions.where(F.col("is_purchase") & F.col(preference).isNotNull())
-        .groupBy("customer_id", F.col(preference).alias("value"),
-                 F.col("order_date").alias("activity_date"))
+        .groupBy(
+            "customer_id",
+            F.col(preference).alias("value"),
+            F.col("order_date").alias("activity_date"),
+        )
         .agg(F.count("*").alias("purchases"))
     )
     # every (value, change day) pair of a customer, so each day sees every value's count
     days = daily.select("customer_id", "activity_date").distinct()
     values = daily.select("customer_id", "value").distinct()
-    per_value = Window.partitionBy("customer_id", "value").orderBy("activity_date") \
+    per_value = (
+        Window.partitionBy("customer_id", "value")
+        .orderBy("activity_date")
         .rowsBetween(Window.unboundedPreceding, Window.currentRow)
+    )
     counts = (
         days.join(values, "customer_id")
         .join(daily, ["customer_id", "value", "activity_date"], "left")
@@ -98,6 +117,9 @@ def preference_days(transactions: DataFrame, preference: str) -> DataFrame:
         counts.withColumn("rank", F.row_number().over(ranked))
         .withColumn("distinct_values", F.count("*").over(per_day))
         .where("rank = 1")
-        .select("customer_id", "activity_date",
-                F.struct("value", "orders", "distinct_values").alias(preference))
+        .select(
+            "customer_id",
+            "activity_date",
+            F.struct("value", "orders", "distinct_values").alias(preference),
+        )
     )

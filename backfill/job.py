@@ -86,51 +86,71 @@ def _first_purchase_locations(transactions: DataFrame) -> DataFrame:
     # dbt's first_locations: the first located purchase, with its date so a feature at T only
     # uses it when it happened on or before T
     first = Window.partitionBy("customer_id").orderBy("ordered_at", "raw_file", "raw_row_id")
-    return (transactions.where(F.col("is_purchase") & F.col("location").isNotNull())
-            .withColumn("_rank", F.row_number().over(first)).where("_rank = 1")
-            .select("customer_id", F.col("location").alias("first_location"),
-                    F.col("order_date").alias("first_location_date")))
+    return (
+        transactions.where(F.col("is_purchase") & F.col("location").isNotNull())
+        .withColumn("_rank", F.row_number().over(first))
+        .where("_rank = 1")
+        .select(
+            "customer_id",
+            F.col("location").alias("first_location"),
+            F.col("order_date").alias("first_location_date"),
+        )
+    )
 
 
 def _profiles(days: DataFrame, transactions: DataFrame, customers: DataFrame) -> DataFrame:
     """One row per customer with a purchase: first purchase date and static profile."""
-    first_purchase = (days.where(F.col("day.cum_purchases") > 0)
-                      .groupBy("customer_id")
-                      .agg(F.min("activity_date").alias("first_purchase_date")))
-    return (first_purchase
-            .join(customers.withColumnRenamed("location", "profile_location"), "customer_id",
-                  "left")
-            .join(_first_purchase_locations(transactions), "customer_id", "left"))
+    first_purchase = (
+        days.where(F.col("day.cum_purchases") > 0)
+        .groupBy("customer_id")
+        .agg(F.min("activity_date").alias("first_purchase_date"))
+    )
+    return first_purchase.join(
+        customers.withColumnRenamed("location", "profile_location"), "customer_id", "left"
+    ).join(_first_purchase_locations(transactions), "customer_id", "left")
 
 
-def _snapshot(spark: SparkSession, dates: list[date], latest: date, label_window: int,
-              profiles: DataFrame, states: dict[str, DataFrame]) -> DataFrame:
+def _snapshot(
+    spark: SparkSession,
+    dates: list[date],
+    latest: date,
+    label_window: int,
+    profiles: DataFrame,
+    states: dict[str, DataFrame],
+) -> DataFrame:
     """(customer_id, as_of_date, event_timestamp, is_label_observed, profile…, at,
     at_minus_<w>…, ahead, category, payment_method) for every customer in the population of
     each date: state structs as of T, T − w and T + label window."""
     as_of = spark.createDataFrame(
         [(d, grid.is_label_observed(d, label_window, latest)) for d in dates],
         "as_of_date date, is_label_observed boolean",
-    ).withColumn("event_timestamp",
-                 F.col("as_of_date").cast("timestamp_ntz") + F.expr("INTERVAL 86399 SECONDS"))
-    population = profiles.join(F.broadcast(as_of),
-                               F.col("first_purchase_date") <= F.col("as_of_date"))
+    ).withColumn(
+        "event_timestamp",
+        F.col("as_of_date").cast("timestamp_ntz") + F.expr("INTERVAL 86399 SECONDS"),
+    )
+    population = profiles.join(
+        F.broadcast(as_of), F.col("first_purchase_date") <= F.col("as_of_date")
+    )
     offsets = [0, *feature_windows(), -label_window]  # days back; negative = ahead
     probes = (
         population.select("customer_id", "as_of_date", "is_label_observed")
         .crossJoin(F.broadcast(spark.createDataFrame([(o,) for o in offsets], "days_back int")))
         .where((F.col("days_back") >= 0) | F.col("is_label_observed"))
-        .select("customer_id", "as_of_date", "days_back",
-                F.date_sub("as_of_date", F.col("days_back")).alias("probe_date"))
+        .select(
+            "customer_id",
+            "as_of_date",
+            "days_back",
+            F.date_sub("as_of_date", F.col("days_back")).alias("probe_date"),
+        )
     )
     horizon = max(dates) + timedelta(days=label_window)
     looked_up = last_on_or_before(
-        probes, {name: s.where(F.col("activity_date") <= F.lit(horizon))
-                 for name, s in states.items()})
+        probes,
+        {name: s.where(F.col("activity_date") <= F.lit(horizon)) for name, s in states.items()},
+    )
 
     def at(days_back: int, column: str = "day"):
-        return F.first(F.when(F.col("days_back") == days_back, F.col(column)),
-                       ignorenulls=True)
+        return F.first(F.when(F.col("days_back") == days_back, F.col(column)), ignorenulls=True)
 
     pivoted = looked_up.groupBy("customer_id", "as_of_date").agg(
         at(0).alias("at"),
@@ -158,56 +178,76 @@ def run(spark: SparkSession, request: BackfillRequest) -> BackfillSummary:
         "payment_method": preference_days(transactions, "payment_method"),
     }
     states = {k: v.persist(StorageLevel.MEMORY_AND_DISK) for k, v in states.items()}
-    profiles = _profiles(states["day"], transactions, staged.customers) \
-        .persist(StorageLevel.MEMORY_AND_DISK)
-    bounds = transactions.where("is_purchase").agg(
-        F.min("order_date").alias("first"), F.max("order_date").alias("latest")).first()
+    profiles = _profiles(states["day"], transactions, staged.customers).persist(
+        StorageLevel.MEMORY_AND_DISK
+    )
+    bounds = (
+        transactions.where("is_purchase")
+        .agg(F.min("order_date").alias("first"), F.max("order_date").alias("latest"))
+        .first()
+    )
     summary.customers = profiles.count()
     if bounds["latest"] is None:
         raise SystemExit("no usable purchase in the input: nothing to backfill")
     summary.latest_purchase_date = latest = bounds["latest"]
     end = request.end or latest
-    dates = [d for d in grid.as_of_dates(request.start, end, request.every_days)
-             if d >= bounds["first"]]
+    dates = [
+        d for d in grid.as_of_dates(request.start, end, request.every_days) if d >= bounds["first"]
+    ]
     if dropped := len(grid.as_of_dates(request.start, end, request.every_days)) - len(dates):
-        log.info("%d as-of dates before the first purchase (%s) dropped", dropped,
-                 bounds["first"])
+        log.info("%d as-of dates before the first purchase (%s) dropped", dropped, bounds["first"])
     summary.as_of_dates = sorted(dates)
 
     store = PartitionStore(spark, request.output_dir)
     store.clear_stale_staging()
     if request.resume:
+
         def done(d: date) -> bool:
             return store.is_complete(FEATURES_MODEL, d) and (
                 not grid.is_label_observed(d, request.label_window_days, latest)
-                or store.is_complete(LABELS_MODEL, d))
+                or store.is_complete(LABELS_MODEL, d)
+            )
+
         todo = [d for d in dates if not done(d)]
         summary.skipped_complete = len(dates) - len(todo)
         dates = todo
 
     batches = grid.batches(dates, request.dates_per_batch)
-    for batch in tqdm(batches, desc="as-of batches", unit="batch",
-                      disable=not request.progress):
+    for batch in tqdm(batches, desc="as-of batches", unit="batch", disable=not request.progress):
         batch_started = time.perf_counter()
-        snapshot = _snapshot(spark, batch, latest, request.label_window_days, profiles,
-                             states).persist(StorageLevel.MEMORY_AND_DISK)
-        labelled = [d for d in batch
-                    if grid.is_label_observed(d, request.label_window_days, latest)]
-        counts = snapshot.agg(F.count("*").alias("rows"),
-                              F.count_if("is_label_observed").alias("labelled")).first()
+        snapshot = _snapshot(
+            spark, batch, latest, request.label_window_days, profiles, states
+        ).persist(StorageLevel.MEMORY_AND_DISK)
+        labelled = [
+            d for d in batch if grid.is_label_observed(d, request.label_window_days, latest)
+        ]
+        counts = snapshot.agg(
+            F.count("*").alias("rows"), F.count_if("is_label_observed").alias("labelled")
+        ).first()
         calendar = with_as_of_calendar(
-            spark.createDataFrame([(d,) for d in batch], "as_of_date date"), spark)
-        summary.feature_partitions += len(store.write_batch(
-            customer_features(snapshot, calendar), FEATURES_MODEL, batch))
+            spark.createDataFrame([(d,) for d in batch], "as_of_date date"), spark
+        )
+        summary.feature_partitions += len(
+            store.write_batch(customer_features(snapshot, calendar), FEATURES_MODEL, batch)
+        )
         if labelled:
-            summary.label_partitions += len(store.write_batch(
-                customer_labels(snapshot, request.label_window_days), LABELS_MODEL, labelled))
+            summary.label_partitions += len(
+                store.write_batch(
+                    customer_labels(snapshot, request.label_window_days), LABELS_MODEL, labelled
+                )
+            )
         snapshot.unpersist()
         summary.feature_rows += counts["rows"]
         summary.label_rows += counts["labelled"]
-        log.info("as-of %s … %s: %d dates, %s feature rows, %d labelled dates, %.1f s",
-                 batch[0], batch[-1], len(batch), f"{counts['rows']:,}", len(labelled),
-                 time.perf_counter() - batch_started)
+        log.info(
+            "as-of %s … %s: %d dates, %s feature rows, %d labelled dates, %.1f s",
+            batch[0],
+            batch[-1],
+            len(batch),
+            f"{counts['rows']:,}",
+            len(labelled),
+            time.perf_counter() - batch_started,
+        )
     store.finish()
     for frame in (transactions, profiles, staged.typed, *states.values()):
         frame.unpersist()

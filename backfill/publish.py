@@ -37,9 +37,9 @@ class PartitionStore:
         jvm = spark.sparkContext._jvm
         self._Path = jvm.org.apache.hadoop.fs.Path
         self.fs = self._Path(self.output).getFileSystem(
-            spark.sparkContext._jsc.hadoopConfiguration())
-        self.run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + \
-            uuid.uuid4().hex[:8]
+            spark.sparkContext._jsc.hadoopConfiguration()
+        )
+        self.run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
 
     def partition_path(self, table: str, as_of: date) -> str:
         return f"{self.output}/{table}/as_of_date={as_of.isoformat()}"
@@ -55,12 +55,14 @@ class PartitionStore:
         """Write ``df`` (rows of ``dates`` only) and publish one partition per date. Returns
         the dates published; a date with no rows gets no partition (and loses an old one)."""
         staging = f"{self.output}/{STAGING}/{self.run_id}/{table}"
-        (df.repartition("as_of_date")
-           .sortWithinPartitions("as_of_date", "customer_id")
-           .write.mode("overwrite")
-           .option("maxRecordsPerFile", MAX_RECORDS_PER_FILE)
-           .partitionBy("as_of_date")
-           .parquet(staging))
+        (
+            df.repartition("as_of_date")
+            .sortWithinPartitions("as_of_date", "customer_id")
+            .write.mode("overwrite")
+            .option("maxRecordsPerFile", MAX_RECORDS_PER_FILE)
+            .partitionBy("as_of_date")
+            .parquet(staging)
+        )
         published = []
         for as_of in dates:
             source = self._Path(f"{staging}/as_of_date={as_of.isoformat()}")
@@ -89,8 +91,10 @@ class PartitionStore:
     def _replace(self, source, target) -> None:
         self.fs.mkdirs(target.getParent())
         if self.fs.exists(target):
-            aside = self._Path(f"{self.output}/{STAGING}/{self.run_id}/_replaced/"
-                               f"{target.getParent().getName()}/{target.getName()}")
+            aside = self._Path(
+                f"{self.output}/{STAGING}/{self.run_id}/_replaced/"
+                f"{target.getParent().getName()}/{target.getName()}"
+            )
             self.fs.mkdirs(aside.getParent())
             if not self.fs.rename(target, aside):
                 raise OSError(f"could not move {target} aside")

@@ -23,8 +23,11 @@ RESULT_SETTINGS: dict[str, str] = {
 }
 
 
-def build_session(master: str | None = None, app_name: str = "repeat-purchase-backfill",
-                  conf: dict[str, str] | None = None) -> SparkSession:
+def build_session(
+    master: str | None = None,
+    app_name: str = "repeat-purchase-backfill",
+    conf: dict[str, str] | None = None,
+) -> SparkSession:
     """Get or create the session. ``master=None`` leaves it to spark-submit (``--master``)."""
     builder = SparkSession.builder.appName(app_name)
     if master:

@@ -61,7 +61,8 @@ class Column:
         except KeyError:
             raise SchemaMismatch(
                 f"column {self.name}: data_type {self.duckdb_type!r} has no Spark mapping in "
-                "backfill/spec.py DUCKDB_TO_SPARK; add one") from None
+                "backfill/spec.py DUCKDB_TO_SPARK; add one"
+            ) from None
 
 
 @cache
@@ -69,8 +70,9 @@ def contract(model: str) -> tuple[Column, ...]:
     """The columns of a mart, in contract order, from its yml."""
     doc = yaml.safe_load((MARTS_DIR / f"{model}.yml").read_text(encoding="utf-8"))
     (entry,) = [m for m in doc["models"] if m["name"] == model]
-    columns = tuple(Column(c["name"], c["data_type"], c.get("description", ""))
-                    for c in entry["columns"])
+    columns = tuple(
+        Column(c["name"], c["data_type"], c.get("description", "")) for c in entry["columns"]
+    )
     missing = [c.name for c in columns if not c.duckdb_type]
     if missing:
         raise SchemaMismatch(f"{model}.yml columns without data_type: {missing}")
@@ -95,11 +97,15 @@ def enforce(df: DataFrame, model: str) -> DataFrame:
     if extra := sorted(actual_names - set(expected_names)):
         problems.append(f"columns not in the contract {extra}")
     types = dict(actual)
-    problems += [f"{n}: Spark {types[n].simpleString()} but contract {t.simpleString()}"
-                 for n, t in expected if n in types and types[n] != t]
+    problems += [
+        f"{n}: Spark {types[n].simpleString()} but contract {t.simpleString()}"
+        for n, t in expected
+        if n in types and types[n] != t
+    ]
     if problems:
-        raise SchemaMismatch(f"{model} does not match {MARTS_DIR / model}.yml: "
-                             + "; ".join(problems))
+        raise SchemaMismatch(
+            f"{model} does not match {MARTS_DIR / model}.yml: " + "; ".join(problems)
+        )
     return df.select(*expected_names)
 
 

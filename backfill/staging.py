@@ -25,8 +25,15 @@ from pyspark.sql import functions as F
 
 from backfill.calendar import known_categories
 
-TRANSACTION_COLUMNS = ("customer_id", "order_id", "order_date", "amount", "category",
-                       "payment_method", "location")
+TRANSACTION_COLUMNS = (
+    "customer_id",
+    "order_id",
+    "order_date",
+    "amount",
+    "category",
+    "payment_method",
+    "location",
+)
 CUSTOMER_COLUMNS = ("customer_id", "signup_date", "age", "gender", "location")
 
 # --- DuckDB grammars -------------------------------------------------------------------------
@@ -40,12 +47,16 @@ DATE_PATTERN = rf"(?U)^{_WS}{_YMD}{_WS}$"
 # try_cast(x as decimal/integer): sign, digits with single '_' between them, optional
 # fraction and exponent.
 _DIGITS = r"[0-9]+(?:_[0-9]+)*"
-NUMBER_PATTERN = (rf"(?U)^{_WS}[+-]?(?:{_DIGITS}(?:\.(?:{_DIGITS})?)?|\.{_DIGITS})"
-                  rf"(?:[eE][+-]?{_DIGITS})?{_WS}$")
+NUMBER_PATTERN = (
+    rf"(?U)^{_WS}[+-]?(?:{_DIGITS}(?:\.(?:{_DIGITS})?)?|\.{_DIGITS})"
+    rf"(?:[eE][+-]?{_DIGITS})?{_WS}$"
+)
 # try_cast(x as date): year, then month and day split by one repeated separator ('-', '/' or
 # ' '), optionally followed by a time of day.
-CAST_DATE_PATTERN = (rf"(?U)^{_WS}([0-9]+)([-/ ])([0-9]{{1,2}})\2([0-9]{{1,2}})"
-                     rf"(?:[ T][0-9]{{1,2}}:[0-9]{{1,2}}(?::[0-9]{{1,2}}(?:\.[0-9]+)?)?)?{_WS}$")
+CAST_DATE_PATTERN = (
+    rf"(?U)^{_WS}([0-9]+)([-/ ])([0-9]{{1,2}})\2([0-9]{{1,2}})"
+    rf"(?:[ T][0-9]{{1,2}}:[0-9]{{1,2}}(?::[0-9]{{1,2}}(?:\.[0-9]+)?)?)?{_WS}$"
+)
 _STRIP_WS = r"(?U)^\s+|\s+$"
 
 
@@ -68,21 +79,24 @@ def parse_order_timestamp(raw: Column) -> Column:
     def part(pattern: str, i: int) -> Column:
         return F.regexp_extract(text, pattern, i)
 
-    full = F.concat(_iso(part(TIMESTAMP_PATTERN, 1), part(TIMESTAMP_PATTERN, 2),
-                         part(TIMESTAMP_PATTERN, 3)), F.lit(" "),
-                    F.concat_ws(":", *(F.lpad(part(TIMESTAMP_PATTERN, i), 2, "0")
-                                       for i in (4, 5, 6))))
-    day_only = F.concat(_iso(part(DATE_PATTERN, 1), part(DATE_PATTERN, 2),
-                             part(DATE_PATTERN, 3)), F.lit(" 00:00:00"))
-    stamp = (F.when(text.rlike(TIMESTAMP_PATTERN), full)
-             .when(text.rlike(DATE_PATTERN), day_only))
+    full = F.concat(
+        _iso(part(TIMESTAMP_PATTERN, 1), part(TIMESTAMP_PATTERN, 2), part(TIMESTAMP_PATTERN, 3)),
+        F.lit(" "),
+        F.concat_ws(":", *(F.lpad(part(TIMESTAMP_PATTERN, i), 2, "0") for i in (4, 5, 6))),
+    )
+    day_only = F.concat(
+        _iso(part(DATE_PATTERN, 1), part(DATE_PATTERN, 2), part(DATE_PATTERN, 3)),
+        F.lit(" 00:00:00"),
+    )
+    stamp = F.when(text.rlike(TIMESTAMP_PATTERN), full).when(text.rlike(DATE_PATTERN), day_only)
     return F.try_to_timestamp(stamp, F.lit("yyyy-MM-dd HH:mm:ss")).cast("timestamp_ntz")
 
 
 def _number_text(raw: Column) -> Column:
     text = F.trim(raw)
-    return F.when(text.rlike(NUMBER_PATTERN),
-                  F.regexp_replace(F.regexp_replace(text, _STRIP_WS, ""), "_", ""))
+    return F.when(
+        text.rlike(NUMBER_PATTERN), F.regexp_replace(F.regexp_replace(text, _STRIP_WS, ""), "_", "")
+    )
 
 
 def parse_decimal(raw: Column) -> Column:
@@ -108,14 +122,17 @@ def parse_date(raw: Column) -> Column:
 
 # --- reading ---------------------------------------------------------------------------------
 
+
 def read_raw(spark: SparkSession, path: str, columns: tuple[str, ...]) -> DataFrame:
     """The raw file with every contract column (a missing optional column is all null) and
     the row's identity: (raw_file, raw_row_id), DuckDB's file_row_number within its file."""
     raw = spark.read.parquet(path)
     present = set(raw.columns)
     return raw.select(
-        *(F.col(c).cast("string") if c in present else F.lit(None).cast("string").alias(c)
-          for c in columns),
+        *(
+            F.col(c).cast("string") if c in present else F.lit(None).cast("string").alias(c)
+            for c in columns
+        ),
         F.col("_metadata.file_path").alias("raw_file"),
         F.col("_metadata.row_index").alias("raw_row_id"),
     )
@@ -129,6 +146,7 @@ def _path_exists(spark: SparkSession, path: str) -> bool:
 
 
 # --- transactions ----------------------------------------------------------------------------
+
 
 def typed_transactions(raw: DataFrame, now: datetime) -> DataFrame:
     """Every raw line typed, with reject_reason (null when usable) and is_duplicate."""
@@ -147,16 +165,19 @@ def typed_transactions(raw: DataFrame, now: datetime) -> DataFrame:
         F.col("amount").alias("raw_amount"),
     )
     # a refund needs an earlier purchase: the customer's first usable purchase time
-    is_past_purchase = ((F.col("amount") > 0) & F.col("ordered_at").isNotNull()
-                        & (F.col("ordered_at") <= now_ntz))
+    is_past_purchase = (
+        (F.col("amount") > 0) & F.col("ordered_at").isNotNull() & (F.col("ordered_at") <= now_ntz)
+    )
     first_purchase_at = F.min(F.when(is_past_purchase, F.col("ordered_at"))).over(
-        Window.partitionBy("customer_id"))
+        Window.partitionBy("customer_id")
+    )
     known = list(known_categories())
     classified = typed.select(
         "*",
         F.when(F.col("category_raw").isNull(), F.lit(None).cast("string"))
         .when(F.col("category_raw").isin(known), F.col("category_raw"))
-        .otherwise(F.lit("other")).alias("category"),
+        .otherwise(F.lit("other"))
+        .alias("category"),
         F.when(F.col("customer_id").isNull(), "missing_customer_id")
         .when(F.col("raw_order_date").isNull(), "missing_order_date")
         .when(F.col("ordered_at").isNull(), "unparseable_order_date")
@@ -164,39 +185,61 @@ def typed_transactions(raw: DataFrame, now: datetime) -> DataFrame:
         .when(F.col("raw_amount").isNull(), "missing_amount")
         .when(F.col("amount").isNull(), "unparseable_amount")
         .when(F.col("amount") == 0, "zero_amount")
-        .when((F.col("amount") < 0)
-              & (first_purchase_at.isNull() | (first_purchase_at > F.col("ordered_at"))),
-              "refund_without_purchase")
+        .when(
+            (F.col("amount") < 0)
+            & (first_purchase_at.isNull() | (first_purchase_at > F.col("ordered_at"))),
+            "refund_without_purchase",
+        )
         .alias("reject_reason"),
     )
     # exact duplicates of a usable row: the first raw row wins
     same_row = Window.partitionBy(
-        "reject_reason", "customer_id", "order_id", "ordered_at", "amount", "category",
-        "payment_method", "location").orderBy("raw_file", "raw_row_id")
+        "reject_reason",
+        "customer_id",
+        "order_id",
+        "ordered_at",
+        "amount",
+        "category",
+        "payment_method",
+        "location",
+    ).orderBy("raw_file", "raw_row_id")
     return classified.select(
-        "raw_file", "raw_row_id", "customer_id", "order_id", "ordered_at",
-        F.to_date("ordered_at").alias("order_date"), "amount", "category", "payment_method",
-        "location", "reject_reason",
-        (F.col("reject_reason").isNull() & (F.row_number().over(same_row) > 1))
-        .alias("is_duplicate"),
+        "raw_file",
+        "raw_row_id",
+        "customer_id",
+        "order_id",
+        "ordered_at",
+        F.to_date("ordered_at").alias("order_date"),
+        "amount",
+        "category",
+        "payment_method",
+        "location",
+        "reject_reason",
+        (F.col("reject_reason").isNull() & (F.row_number().over(same_row) > 1)).alias(
+            "is_duplicate"
+        ),
     )
 
 
 def clean_transactions(typed: DataFrame) -> DataFrame:
     """`stg_transactions`: usable, de-duplicated rows, with is_purchase."""
-    return (typed.where(F.col("reject_reason").isNull() & ~F.col("is_duplicate"))
-            .withColumn("is_purchase", F.col("amount") > 0)
-            .drop("reject_reason", "is_duplicate"))
+    return (
+        typed.where(F.col("reject_reason").isNull() & ~F.col("is_duplicate"))
+        .withColumn("is_purchase", F.col("amount") > 0)
+        .drop("reject_reason", "is_duplicate")
+    )
 
 
 # --- customers -------------------------------------------------------------------------------
+
 
 def staged_customers(raw: DataFrame) -> DataFrame:
     """`stg_customers`: one row per customer id, the first raw record winning."""
     first = Window.partitionBy("customer_id").orderBy("raw_file", "raw_row_id")
     return (
         raw.select(
-            "raw_file", "raw_row_id",
+            "raw_file",
+            "raw_row_id",
             F.upper(nullif_blank(F.col("customer_id"))).alias("customer_id"),
             parse_date(F.col("signup_date")).alias("signup_date"),
             parse_integer(F.col("age")).alias("age"),
@@ -234,14 +277,17 @@ def stage(spark: SparkSession, input_dir: str, now: datetime) -> Staged:
     typed = typed_transactions(
         read_raw(spark, f"{input_dir}/transactions.parquet", TRANSACTION_COLUMNS), now
     ).persist()
-    tally = {(r["reject_reason"], r["is_duplicate"]): r["count"]
-             for r in typed.groupBy("reject_reason", "is_duplicate").count().collect()}
+    tally = {
+        (r["reject_reason"], r["is_duplicate"]): r["count"]
+        for r in typed.groupBy("reject_reason", "is_duplicate").count().collect()
+    }
     customers_path = f"{input_dir}/customers.parquet"
     if _path_exists(spark, customers_path):
         customers = staged_customers(read_raw(spark, customers_path, CUSTOMER_COLUMNS))
     else:
         customers = spark.createDataFrame(
-            [], "customer_id string, signup_date date, age int, gender string, location string")
+            [], "customer_id string, signup_date date, age int, gender string, location string"
+        )
     return Staged(
         transactions=clean_transactions(typed),
         customers=customers,

@@ -31,16 +31,54 @@ SECONDS_PER_DAY = 86_400
 #: Relative order volume by hour of day (evening peak, quiet nights); within a day the
 #: intensity is shaped like this, which leaves every day-level integral unchanged.
 HOURLY_WEIGHTS = np.array(
-    [1.0, 0.6, 0.4, 0.3, 0.3, 0.4, 0.8, 1.5, 2.5, 3.5, 4.0, 4.5,
-     5.0, 5.0, 4.5, 4.0, 4.0, 4.5, 5.5, 6.5, 7.0, 6.5, 4.5, 2.5]
+    [
+        1.0,
+        0.6,
+        0.4,
+        0.3,
+        0.3,
+        0.4,
+        0.8,
+        1.5,
+        2.5,
+        3.5,
+        4.0,
+        4.5,
+        5.0,
+        5.0,
+        4.5,
+        4.0,
+        4.0,
+        4.5,
+        5.5,
+        6.5,
+        7.0,
+        6.5,
+        4.5,
+        2.5,
+    ]
 )
 
 #: Indian cities and their share of customers (metros first, as in most Indian e-commerce).
 CITIES: dict[str, float] = {
-    "Mumbai": 0.13, "Delhi": 0.13, "Bengaluru": 0.12, "Hyderabad": 0.08, "Chennai": 0.08,
-    "Kolkata": 0.07, "Pune": 0.07, "Ahmedabad": 0.05, "Jaipur": 0.04, "Lucknow": 0.04,
-    "Surat": 0.03, "Kochi": 0.03, "Chandigarh": 0.03, "Indore": 0.03, "Bhopal": 0.02,
-    "Nagpur": 0.02, "Coimbatore": 0.02, "Patna": 0.01,
+    "Mumbai": 0.13,
+    "Delhi": 0.13,
+    "Bengaluru": 0.12,
+    "Hyderabad": 0.08,
+    "Chennai": 0.08,
+    "Kolkata": 0.07,
+    "Pune": 0.07,
+    "Ahmedabad": 0.05,
+    "Jaipur": 0.04,
+    "Lucknow": 0.04,
+    "Surat": 0.03,
+    "Kochi": 0.03,
+    "Chandigarh": 0.03,
+    "Indore": 0.03,
+    "Bhopal": 0.02,
+    "Nagpur": 0.02,
+    "Coimbatore": 0.02,
+    "Patna": 0.01,
 }
 
 
@@ -76,22 +114,58 @@ class BehaviourParams:
     preferred_category_share: float = 0.75
     preferred_payment_share: float = 0.85
     refund_rate: float = 0.02
-    category_share: dict[str, float] = field(default_factory=lambda: {
-        "groceries": 0.30, "fashion": 0.20, "electronics": 0.12,
-        "home": 0.13, "beauty": 0.15, "books": 0.10})
-    category_rate_factor: dict[str, float] = field(default_factory=lambda: {
-        "groceries": 1.4, "fashion": 1.0, "electronics": 0.6,
-        "home": 0.9, "beauty": 1.1, "books": 0.9})
-    category_dropout_factor: dict[str, float] = field(default_factory=lambda: {
-        "groceries": 0.6, "fashion": 1.0, "electronics": 1.8,
-        "home": 1.1, "beauty": 0.9, "books": 1.0})
-    category_spend_factor: dict[str, float] = field(default_factory=lambda: {
-        "groceries": 0.6, "fashion": 1.0, "electronics": 1.6,
-        "home": 1.3, "beauty": 0.7, "books": 0.5})
-    payment_share: dict[str, float] = field(default_factory=lambda: {
-        "upi": 0.45, "card": 0.20, "cod": 0.15, "wallet": 0.10, "netbanking": 0.10})
-    gender_share: dict[str, float] = field(default_factory=lambda: {
-        "female": 0.48, "male": 0.49, "other": 0.03})
+    category_share: dict[str, float] = field(
+        default_factory=lambda: {
+            "groceries": 0.30,
+            "fashion": 0.20,
+            "electronics": 0.12,
+            "home": 0.13,
+            "beauty": 0.15,
+            "books": 0.10,
+        }
+    )
+    category_rate_factor: dict[str, float] = field(
+        default_factory=lambda: {
+            "groceries": 1.4,
+            "fashion": 1.0,
+            "electronics": 0.6,
+            "home": 0.9,
+            "beauty": 1.1,
+            "books": 0.9,
+        }
+    )
+    category_dropout_factor: dict[str, float] = field(
+        default_factory=lambda: {
+            "groceries": 0.6,
+            "fashion": 1.0,
+            "electronics": 1.8,
+            "home": 1.1,
+            "beauty": 0.9,
+            "books": 1.0,
+        }
+    )
+    category_spend_factor: dict[str, float] = field(
+        default_factory=lambda: {
+            "groceries": 0.6,
+            "fashion": 1.0,
+            "electronics": 1.6,
+            "home": 1.3,
+            "beauty": 0.7,
+            "books": 0.5,
+        }
+    )
+    payment_share: dict[str, float] = field(
+        default_factory=lambda: {
+            "upi": 0.45,
+            "card": 0.20,
+            "cod": 0.15,
+            "wallet": 0.10,
+            "netbanking": 0.10,
+        }
+    )
+    gender_share: dict[str, float] = field(
+        default_factory=lambda: {"female": 0.48, "male": 0.49, "other": 0.03}
+    )
 
 
 @dataclass(frozen=True)
@@ -109,17 +183,20 @@ class CalendarGrid:
     weekend_or_holiday: np.ndarray
 
     @classmethod
-    def build(cls, calendar: Calendar, start: date, end: date, params: BehaviourParams,
-              horizon_days: int) -> CalendarGrid:
+    def build(
+        cls, calendar: Calendar, start: date, end: date, params: BehaviourParams, horizon_days: int
+    ) -> CalendarGrid:
         n_days = (end - start).days + 1
         calendar.warn_missing_seasons(start, end + timedelta(days=horizon_days))
         days = np.datetime64(start, "D") + np.arange(n_days + horizon_days + 1)
         weekend = ((days.astype(np.int64) + 3) % 7) >= 5
         holiday = calendar.is_holiday(days)
         season = calendar.in_festival_season(days)
-        multiplier = (np.where(weekend, params.weekend_rate_factor, 1.0)
-                      * np.where(holiday, params.holiday_rate_factor, 1.0)
-                      * np.where(season, params.festival_season_rate_factor, 1.0))
+        multiplier = (
+            np.where(weekend, params.weekend_rate_factor, 1.0)
+            * np.where(holiday, params.holiday_rate_factor, 1.0)
+            * np.where(season, params.festival_season_rate_factor, 1.0)
+        )
         cumulative = np.concatenate([[0.0], np.cumsum(multiplier)])
         return cls(np.datetime64(start, "D"), n_days, multiplier, cumulative, weekend | holiday)
 
@@ -171,20 +248,28 @@ class Refunds:
     amount_paise: np.ndarray
 
 
-def draw_customers(rng: np.random.Generator, n: int, grid: CalendarGrid,
-                   params: BehaviourParams) -> Customers:
+def draw_customers(
+    rng: np.random.Generator, n: int, grid: CalendarGrid, params: BehaviourParams
+) -> Customers:
     """Draw latent parameters; the category and spend shifts are applied here, once."""
     category = rng.choice(len(CATEGORIES), n, p=_normalised(params.category_share))
     payment = rng.choice(len(PAYMENT_METHODS), n, p=_normalised(params.payment_share))
-    spend = (params.spend_median_inr * _by_category(params.category_spend_factor)[category]
-             * rng.lognormal(0.0, params.spend_sigma, n))
+    spend = (
+        params.spend_median_inr
+        * _by_category(params.category_spend_factor)[category]
+        * rng.lognormal(0.0, params.spend_sigma, n)
+    )
     high = spend > params.high_spender_threshold_inr
-    rate = (rng.gamma(params.rate_shape, params.rate_scale_per_day, n)
-            * _by_category(params.category_rate_factor)[category]
-            * np.where(high, params.high_spender_rate_factor, 1.0))
-    dropout = (rng.beta(params.dropout_alpha, params.dropout_beta, n)
-               * _by_category(params.category_dropout_factor)[category]
-               * np.where(high, params.high_spender_dropout_factor, 1.0))
+    rate = (
+        rng.gamma(params.rate_shape, params.rate_scale_per_day, n)
+        * _by_category(params.category_rate_factor)[category]
+        * np.where(high, params.high_spender_rate_factor, 1.0)
+    )
+    dropout = (
+        rng.beta(params.dropout_alpha, params.dropout_beta, n)
+        * _by_category(params.category_dropout_factor)[category]
+        * np.where(high, params.high_spender_dropout_factor, 1.0)
+    )
     city = rng.choice(len(CITIES), n, p=_normalised(CITIES))
     age = np.clip(np.round(18 + rng.gamma(4.0, 4.5, n)), 18, 80).astype(np.int64)
     gender = rng.choice(len(GENDERS), n, p=_normalised(params.gender_share))
@@ -194,13 +279,21 @@ def draw_customers(rng: np.random.Generator, n: int, grid: CalendarGrid,
     return Customers(
         rate=np.minimum(rate, params.max_rate_per_day),
         dropout=np.minimum(dropout, params.max_dropout),
-        spend=spend, high_spender=high, category=category, payment=payment, city=city,
-        age=age, gender=gender, first_time=first_day, signup_day=signup_day,
+        spend=spend,
+        high_spender=high,
+        category=category,
+        payment=payment,
+        city=city,
+        age=age,
+        gender=gender,
+        first_time=first_day,
+        signup_day=signup_day,
     )
 
 
-def simulate_orders(rng: np.random.Generator, customers: Customers, grid: CalendarGrid,
-                    params: BehaviourParams) -> Orders:
+def simulate_orders(
+    rng: np.random.Generator, customers: Customers, grid: CalendarGrid, params: BehaviourParams
+) -> Orders:
     """Run the buy-till-you-die process for all customers at once, one order number per step.
 
     Each step records the current order of every still-active customer, decides dropout, and
@@ -216,8 +309,9 @@ def simulate_orders(rng: np.random.Generator, customers: Customers, grid: Calend
         q = customers.dropout[active].copy()
         if n >= params.loyal_from_order:
             q *= params.loyal_dropout_factor
-        q = np.minimum(np.where(special, q * params.weekend_holiday_dropout_factor, q),
-                       params.max_dropout)
+        q = np.minimum(
+            np.where(special, q * params.weekend_holiday_dropout_factor, q), params.max_dropout
+        )
         who.append(active)
         when.append(t)
         number.append(np.full(active.size, n, dtype=np.int64))
@@ -235,22 +329,30 @@ def simulate_orders(rng: np.random.Generator, customers: Customers, grid: Calend
     customer = customer[order]
     n_orders = customer.size
     preferred = rng.random(n_orders) < params.preferred_category_share
-    category = np.where(preferred, customers.category[customer],
-                        rng.integers(0, len(CATEGORIES), n_orders))
+    category = np.where(
+        preferred, customers.category[customer], rng.integers(0, len(CATEGORIES), n_orders)
+    )
     preferred = rng.random(n_orders) < params.preferred_payment_share
-    payment = np.where(preferred, customers.payment[customer],
-                       rng.integers(0, len(PAYMENT_METHODS), n_orders))
+    payment = np.where(
+        preferred, customers.payment[customer], rng.integers(0, len(PAYMENT_METHODS), n_orders)
+    )
     sigma = params.order_amount_sigma
-    amount = customers.spend[customer] * rng.lognormal(-sigma**2 / 2, sigma, n_orders)
+    amount = customers.spend[customer] * rng.lognormal(-(sigma**2) / 2, sigma, n_orders)
     amount_paise = np.round(np.maximum(amount, params.min_order_inr) * 100).astype(np.int64)
-    return Orders(customer=customer, time=np.concatenate(when)[order],
-                  number=np.concatenate(number)[order],
-                  dropout_after=np.concatenate(q_after)[order], amount_paise=amount_paise,
-                  category=category, payment=payment)
+    return Orders(
+        customer=customer,
+        time=np.concatenate(when)[order],
+        number=np.concatenate(number)[order],
+        dropout_after=np.concatenate(q_after)[order],
+        amount_paise=amount_paise,
+        category=category,
+        payment=payment,
+    )
 
 
-def draw_refunds(rng: np.random.Generator, orders: Orders, grid: CalendarGrid,
-                 params: BehaviourParams) -> Refunds:
+def draw_refunds(
+    rng: np.random.Generator, orders: Orders, grid: CalendarGrid, params: BehaviourParams
+) -> Refunds:
     """A small share of orders is refunded (fully or partly) 1–21 days later, inside history."""
     picked = np.flatnonzero(rng.random(orders.time.size) < params.refund_rate)
     time = orders.time[picked] + rng.uniform(1.0, 21.0, picked.size)
@@ -272,8 +374,9 @@ def seconds_of_day(time: np.ndarray) -> np.ndarray:
     return np.minimum(np.floor(seconds), SECONDS_PER_DAY - 1).astype(np.int64)
 
 
-def oracle_p_repeat(customers: Customers, orders: Orders, grid: CalendarGrid,
-                    as_of_day: int, window_days: int) -> tuple[np.ndarray, np.ndarray]:
+def oracle_p_repeat(
+    customers: Customers, orders: Orders, grid: CalendarGrid, as_of_day: int, window_days: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Bayes-optimal P(≥1 order in (T, T+window]) given latent parameters and history to T.
 
     ``T`` is the end of day ``as_of_day`` (time ``as_of_day + 1``); the window covers the next

@@ -89,8 +89,12 @@ def remove_stale(out: Path, keep: set[str]) -> list[str]:
     A raw folder describes one dataset: a ``ground_truth.parquet`` left by the generator next to
     a freshly loaded real log would silently pair the wrong labels with the data.
     """
-    candidates = [CUSTOMERS_FILE, GROUND_TRUTH_FILE, TRANSACTIONS_FILE,
-                  f"{SET_ASIDE_DIR}/{SET_ASIDE_FILE}"]
+    candidates = [
+        CUSTOMERS_FILE,
+        GROUND_TRUTH_FILE,
+        TRANSACTIONS_FILE,
+        f"{SET_ASIDE_DIR}/{SET_ASIDE_FILE}",
+    ]
     removed = []
     for name in candidates:
         if name not in keep and (out / name).exists():

@@ -18,14 +18,14 @@ import pyarrow.compute as pc
 from ingest.contract import ORDER_DATE_FORMAT
 
 DAMAGE_KINDS: tuple[str, ...] = (
-    "duplicate_row",          # an exact copy of the row follows it
-    "missing_customer_id",    # null or blank customer_id
-    "nonpositive_amount",     # 0.00 or a negative amount on a purchase (not a refund) id
-    "future_date",            # order_date after the end of history
-    "unparseable_date",       # '31/02/2024', 'not a date', ...
-    "non_numeric_amount",     # '12,50x', 'abc', ...
-    "unknown_category",       # a category outside the accepted list
-    "messy_text",             # stray whitespace / wrong case in ids, category, payment method
+    "duplicate_row",  # an exact copy of the row follows it
+    "missing_customer_id",  # null or blank customer_id
+    "nonpositive_amount",  # 0.00 or a negative amount on a purchase (not a refund) id
+    "future_date",  # order_date after the end of history
+    "unparseable_date",  # '31/02/2024', 'not a date', ...
+    "non_numeric_amount",  # '12,50x', 'abc', ...
+    "unknown_category",  # a category outside the accepted list
+    "messy_text",  # stray whitespace / wrong case in ids, category, payment method
 )
 
 UNPARSEABLE_DATES = ("31/02/2024", "not a date", "2024-13-45 25:61:00", "00/00/0000")
@@ -33,8 +33,9 @@ NON_NUMERIC_AMOUNTS = ("12,50x", "abc", "N/A", "1.2.3")
 UNKNOWN_CATEGORIES = ("toys", "misc", "garden", "??")
 
 
-def damage(table: pa.Table, candidates: np.ndarray, rate: float, rng: np.random.Generator,
-           end_date: date) -> tuple[pa.Table, Counter[str]]:
+def damage(
+    table: pa.Table, candidates: np.ndarray, rate: float, rng: np.random.Generator, end_date: date
+) -> tuple[pa.Table, Counter[str]]:
     """Damage about ``rate`` of the ``candidates`` rows, one damage kind per row."""
     counts: Counter[str] = Counter({kind: 0 for kind in DAMAGE_KINDS})
     n_damaged = rng.binomial(candidates.size, rate) if rate > 0 else 0
@@ -65,9 +66,11 @@ def damage(table: pa.Table, candidates: np.ndarray, rate: float, rng: np.random.
         day = end_date + timedelta(days=int(rng.integers(1, 366)))
         edits["order_date"][row] = datetime.combine(day, clock).strftime(ORDER_DATE_FORMAT)
 
-    for name, kind, choices in (("order_date", "unparseable_date", UNPARSEABLE_DATES),
-                                ("amount", "non_numeric_amount", NON_NUMERIC_AMOUNTS),
-                                ("category", "unknown_category", UNKNOWN_CATEGORIES)):
+    for name, kind, choices in (
+        ("order_date", "unparseable_date", UNPARSEABLE_DATES),
+        ("amount", "non_numeric_amount", NON_NUMERIC_AMOUNTS),
+        ("category", "unknown_category", UNKNOWN_CATEGORIES),
+    ):
         picked, _ = values(name, kind)
         for row in picked:
             edits[name][row] = choices[int(rng.integers(0, len(choices)))]

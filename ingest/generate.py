@@ -54,10 +54,12 @@ class GenerationSummary:
 
     def line(self) -> str:
         damaged = sum(self.damage.values())
-        return (f"wrote {self.transaction_rows:,} transaction rows ({self.orders:,} orders, "
-                f"{self.refunds:,} refunds, {damaged:,} damaged) for {self.customers:,} "
-                f"customers and {self.ground_truth_rows:,} ground-truth rows to {self.out} "
-                f"in {self.seconds:.1f} s")
+        return (
+            f"wrote {self.transaction_rows:,} transaction rows ({self.orders:,} orders, "
+            f"{self.refunds:,} refunds, {damaged:,} damaged) for {self.customers:,} "
+            f"customers and {self.ground_truth_rows:,} ground-truth rows to {self.out} "
+            f"in {self.seconds:.1f} s"
+        )
 
 
 def history_start(end_date: date, years: int) -> date:
@@ -74,10 +76,19 @@ def as_of_dates(end_date: date, every_days: int, count: int) -> list[date]:
     return [end_date - timedelta(days=k * every_days) for k in range(count + 1)]
 
 
-def generate(customers: int, seed: int, out: Path, *, dirty_rate: float = 0.0,
-             end_date: date = DEFAULT_END_DATE, years: int = 3, as_of_every: int = 30,
-             as_of_count: int = 12, params: BehaviourParams | None = None,
-             progress: bool = False) -> GenerationSummary:
+def generate(
+    customers: int,
+    seed: int,
+    out: Path,
+    *,
+    dirty_rate: float = 0.0,
+    end_date: date = DEFAULT_END_DATE,
+    years: int = 3,
+    as_of_every: int = 30,
+    as_of_count: int = 12,
+    params: BehaviourParams | None = None,
+    progress: bool = False,
+) -> GenerationSummary:
     """Write the three raw files for ``customers`` customers; see the module docstring."""
     if customers < 1:
         raise ValueError("customers must be at least 1")
@@ -89,8 +100,9 @@ def generate(customers: int, seed: int, out: Path, *, dirty_rate: float = 0.0,
     out.mkdir(parents=True, exist_ok=True)
     start = history_start(end_date, years)
     as_of = [d for d in as_of_dates(end_date, as_of_every, as_of_count) if d >= start]
-    grid = CalendarGrid.build(load_calendar(), start, end_date, params,
-                              horizon_days=LABEL_WINDOW_DAYS + 1)
+    grid = CalendarGrid.build(
+        load_calendar(), start, end_date, params, horizon_days=LABEL_WINDOW_DAYS + 1
+    )
     summary = GenerationSummary(out=out, customers=customers)
     summary.damage.update({kind: 0 for kind in dirty.DAMAGE_KINDS})
 
@@ -105,13 +117,13 @@ def generate(customers: int, seed: int, out: Path, *, dirty_rate: float = 0.0,
         for name, schema in targets.items():
             writers[name] = pq.ParquetWriter(temps[name], schema)
         n_chunks = -(-customers // CHUNK_CUSTOMERS)
-        with tqdm(total=customers, unit="customer", disable=not progress,
-                  desc="generating") as bar:
+        with tqdm(total=customers, unit="customer", disable=not progress, desc="generating") as bar:
             for chunk in range(n_chunks):
                 first = chunk * CHUNK_CUSTOMERS
                 size = min(CHUNK_CUSTOMERS, customers - first)
-                tables, counts = _generate_chunk(seed, chunk, first, size, grid, params,
-                                                 as_of, dirty_rate, end_date)
+                tables, counts = _generate_chunk(
+                    seed, chunk, first, size, grid, params, as_of, dirty_rate, end_date
+                )
                 for name, table in tables.items():
                     writers[name].write_table(table)
                 summary.orders += counts["orders"]
@@ -135,9 +147,17 @@ def generate(customers: int, seed: int, out: Path, *, dirty_rate: float = 0.0,
     return summary
 
 
-def _generate_chunk(seed: int, chunk: int, first: int, size: int, grid: CalendarGrid,
-                    params: BehaviourParams, as_of: list[date], dirty_rate: float,
-                    end_date: date) -> tuple[dict[str, pa.Table], dict]:
+def _generate_chunk(
+    seed: int,
+    chunk: int,
+    first: int,
+    size: int,
+    grid: CalendarGrid,
+    params: BehaviourParams,
+    as_of: list[date],
+    dirty_rate: float,
+    end_date: date,
+) -> tuple[dict[str, pa.Table], dict]:
     """Simulate, format and (optionally) damage one chunk; depends only on (seed, chunk)."""
     process_stream, dirty_stream = np.random.SeedSequence([seed, chunk]).spawn(2)
     rng = np.random.default_rng(process_stream)
@@ -150,13 +170,13 @@ def _generate_chunk(seed: int, chunk: int, first: int, size: int, grid: Calendar
     damage: Counter[str] = Counter()
     if dirty_rate > 0:
         purchases = np.flatnonzero(~_is_refund_row(orders, refunds))
-        transactions, damage = dirty.damage(transactions, purchases, dirty_rate,
-                                            np.random.default_rng(dirty_stream), end_date)
+        transactions, damage = dirty.damage(
+            transactions, purchases, dirty_rate, np.random.default_rng(dirty_stream), end_date
+        )
     tables = {
         contract.TRANSACTIONS_FILE: transactions,
         contract.CUSTOMERS_FILE: _customers_table(customer_ids, people, grid),
-        contract.GROUND_TRUTH_FILE: _ground_truth_table(customer_ids, people, orders, grid,
-                                                        as_of),
+        contract.GROUND_TRUTH_FILE: _ground_truth_table(customer_ids, people, orders, grid, as_of),
     }
     return tables, {"orders": orders.time.size, "refunds": refunds.time.size, "damage": damage}
 
@@ -202,48 +222,71 @@ def _is_refund_row(orders: behaviour.Orders, refunds: behaviour.Refunds) -> np.n
     return _row_order(orders, refunds) >= orders.time.size
 
 
-def _transactions_table(customer_ids: pa.Array, people: behaviour.Customers,
-                        orders: behaviour.Orders, refunds: behaviour.Refunds,
-                        grid: CalendarGrid, first: int) -> pa.Table:
+def _transactions_table(
+    customer_ids: pa.Array,
+    people: behaviour.Customers,
+    orders: behaviour.Orders,
+    refunds: behaviour.Refunds,
+    grid: CalendarGrid,
+    first: int,
+) -> pa.Table:
     cities = tuple(behaviour.CITIES)
     order_ids = pc.binary_join_element_wise(
         _prefixed("O", first + orders.customer + 1, 7),
-        pc.utf8_lpad(pc.cast(pa.array(orders.number), pa.string()), 4, "0"), "")
+        pc.utf8_lpad(pc.cast(pa.array(orders.number), pa.string()), 4, "0"),
+        "",
+    )
     refund_ids = pc.binary_join_element_wise(
-        order_ids.take(pa.array(refunds.order_index)), contract.REFUND_SUFFIX, "")
+        order_ids.take(pa.array(refunds.order_index)), contract.REFUND_SUFFIX, ""
+    )
     src = refunds.order_index
     columns = {
-        "customer_id": pa.concat_arrays([customer_ids.take(pa.array(orders.customer)),
-                                         customer_ids.take(pa.array(orders.customer[src]))]),
+        "customer_id": pa.concat_arrays(
+            [
+                customer_ids.take(pa.array(orders.customer)),
+                customer_ids.take(pa.array(orders.customer[src])),
+            ]
+        ),
         "order_id": pa.concat_arrays([order_ids, refund_ids]),
         "order_date": _timestamps(grid, np.concatenate([orders.time, refunds.time])),
         "amount": _amounts(np.concatenate([orders.amount_paise, refunds.amount_paise])),
-        "category": _lookup(contract.CATEGORIES,
-                            np.concatenate([orders.category, orders.category[src]])),
-        "payment_method": _lookup(contract.PAYMENT_METHODS,
-                                  np.concatenate([orders.payment, orders.payment[src]])),
-        "location": _lookup(cities, people.city[np.concatenate([orders.customer,
-                                                                 orders.customer[src]])]),
+        "category": _lookup(
+            contract.CATEGORIES, np.concatenate([orders.category, orders.category[src]])
+        ),
+        "payment_method": _lookup(
+            contract.PAYMENT_METHODS, np.concatenate([orders.payment, orders.payment[src]])
+        ),
+        "location": _lookup(
+            cities, people.city[np.concatenate([orders.customer, orders.customer[src]])]
+        ),
     }
     table = pa.table(columns, schema=contract.TRANSACTIONS_SCHEMA)
     return table.take(pa.array(_row_order(orders, refunds)))
 
 
-def _customers_table(customer_ids: pa.Array, people: behaviour.Customers,
-                     grid: CalendarGrid) -> pa.Table:
+def _customers_table(
+    customer_ids: pa.Array, people: behaviour.Customers, grid: CalendarGrid
+) -> pa.Table:
     signup = pa.array((grid.start + people.signup_day).astype("datetime64[D]"), pa.date32())
-    return pa.table({
-        "customer_id": customer_ids,
-        "signup_date": pc.strftime(pc.cast(signup, pa.timestamp("s")), format="%Y-%m-%d"),
-        "age": pc.cast(pa.array(people.age), pa.string()),
-        "gender": _lookup(contract.GENDERS, people.gender),
-        "location": _lookup(tuple(behaviour.CITIES), people.city),
-    }, schema=contract.CUSTOMERS_SCHEMA)
+    return pa.table(
+        {
+            "customer_id": customer_ids,
+            "signup_date": pc.strftime(pc.cast(signup, pa.timestamp("s")), format="%Y-%m-%d"),
+            "age": pc.cast(pa.array(people.age), pa.string()),
+            "gender": _lookup(contract.GENDERS, people.gender),
+            "location": _lookup(tuple(behaviour.CITIES), people.city),
+        },
+        schema=contract.CUSTOMERS_SCHEMA,
+    )
 
 
-def _ground_truth_table(customer_ids: pa.Array, people: behaviour.Customers,
-                        orders: behaviour.Orders, grid: CalendarGrid,
-                        as_of: list[date]) -> pa.Table:
+def _ground_truth_table(
+    customer_ids: pa.Array,
+    people: behaviour.Customers,
+    orders: behaviour.Orders,
+    grid: CalendarGrid,
+    as_of: list[date],
+) -> pa.Table:
     who_parts, date_parts, p_parts = [], [], []
     for as_of_date in sorted(as_of):
         day = (np.datetime64(as_of_date, "D") - grid.start).astype(np.int64)
@@ -254,50 +297,85 @@ def _ground_truth_table(customer_ids: pa.Array, people: behaviour.Customers,
     who = np.concatenate(who_parts)
     dates = np.concatenate(date_parts)
     order = np.lexsort((dates, who))
-    return pa.table({
-        "customer_id": customer_ids.take(pa.array(who[order])),
-        "as_of_date": pa.array(dates[order], pa.date32()),
-        "p_repeat_30d": pa.array(np.concatenate(p_parts)[order], pa.float64()),
-    }, schema=contract.GROUND_TRUTH_SCHEMA)
+    return pa.table(
+        {
+            "customer_id": customer_ids.take(pa.array(who[order])),
+            "as_of_date": pa.array(dates[order], pa.date32()),
+            "p_repeat_30d": pa.array(np.concatenate(p_parts)[order], pa.float64()),
+        },
+        schema=contract.GROUND_TRUTH_SCHEMA,
+    )
 
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m ingest.generate",
         description="Generate a sample Indian-retail transaction log (₹, UPI/COD, festival "
-                    "seasonality) in the raw landing contract, plus customers and the oracle "
-                    "ground truth. Same arguments → byte-identical files.",
+        "seasonality) in the raw landing contract, plus customers and the oracle "
+        "ground truth. Same arguments → byte-identical files.",
     )
-    parser.add_argument("--customers", type=int, required=True,
-                        help="number of customers (about 15 orders each over 3 years)")
+    parser.add_argument(
+        "--customers",
+        type=int,
+        required=True,
+        help="number of customers (about 15 orders each over 3 years)",
+    )
     parser.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
-    parser.add_argument("--out", type=Path, default=Path("data/raw"),
-                        help="output folder; existing files there are replaced "
-                             "(default data/raw)")
-    parser.add_argument("--dirty-rate", type=float, default=0.0,
-                        help="share of purchase rows to damage like a messy export "
-                             "(duplicates, bad dates/amounts, missing ids...); default 0")
-    parser.add_argument("--end-date", type=date.fromisoformat, default=DEFAULT_END_DATE,
-                        help="last day of history, YYYY-MM-DD (default 2025-12-31)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("data/raw"),
+        help="output folder; existing files there are replaced (default data/raw)",
+    )
+    parser.add_argument(
+        "--dirty-rate",
+        type=float,
+        default=0.0,
+        help="share of purchase rows to damage like a messy export "
+        "(duplicates, bad dates/amounts, missing ids...); default 0",
+    )
+    parser.add_argument(
+        "--end-date",
+        type=date.fromisoformat,
+        default=DEFAULT_END_DATE,
+        help="last day of history, YYYY-MM-DD (default 2025-12-31)",
+    )
     parser.add_argument("--years", type=int, default=3, help="years of history (default 3)")
-    parser.add_argument("--as-of-every", type=int, default=30,
-                        help="days between ground-truth as-of dates (default 30)")
-    parser.add_argument("--as-of-count", type=int, default=12,
-                        help="ground truth for end-date − k·every, k = 0..count (default 12)")
+    parser.add_argument(
+        "--as-of-every",
+        type=int,
+        default=30,
+        help="days between ground-truth as-of dates (default 30)",
+    )
+    parser.add_argument(
+        "--as-of-count",
+        type=int,
+        default=12,
+        help="ground truth for end-date − k·every, k = 0..count (default 12)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> None:
     args = _parse_args(argv)
-    summary = generate(args.customers, args.seed, args.out, dirty_rate=args.dirty_rate,
-                       end_date=args.end_date, years=args.years,
-                       as_of_every=args.as_of_every, as_of_count=args.as_of_count,
-                       progress=not args.no_progress)
+    summary = generate(
+        args.customers,
+        args.seed,
+        args.out,
+        dirty_rate=args.dirty_rate,
+        end_date=args.end_date,
+        years=args.years,
+        as_of_every=args.as_of_every,
+        as_of_count=args.as_of_count,
+        progress=not args.no_progress,
+    )
     print(summary.line())
     if args.dirty_rate > 0:
-        print("damaged rows by kind: " + ", ".join(
-            f"{kind}={count:,}" for kind, count in sorted(summary.damage.items())))
+        print(
+            "damaged rows by kind: "
+            + ", ".join(f"{kind}={count:,}" for kind, count in sorted(summary.damage.items()))
+        )
 
 
 if __name__ == "__main__":

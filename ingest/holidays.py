@@ -45,8 +45,9 @@ class Calendar:
         """Years in [first, last] with no festival-season row: those years get no season boost."""
         missing = [y for y in range(first.year, last.year + 1) if y not in self.season_years]
         if missing:
-            log.warning("festival_seasons.csv has no season for %s; no festival boost there",
-                        missing)
+            log.warning(
+                "festival_seasons.csv has no season for %s; no festival boost there", missing
+            )
         return missing
 
 

@@ -51,32 +51,44 @@ class LoadSummary:
 
     def report(self) -> str:
         aside = sum(self.set_aside.values())
-        lines = [f"read {self.rows_read:,} rows from {self.source}"
-                 + (f" (preset {self.preset})" if self.preset else "")]
+        lines = [
+            f"read {self.rows_read:,} rows from {self.source}"
+            + (f" (preset {self.preset})" if self.preset else "")
+        ]
         if self.preset:
-            lines.append(f"kept {self.rows_kept:,} rows, aggregated into "
-                         f"{self.rows_written:,} orders ({self.returns:,} returns)")
+            lines.append(
+                f"kept {self.rows_kept:,} rows, aggregated into "
+                f"{self.rows_written:,} orders ({self.returns:,} returns)"
+            )
         else:
             lines.append(f"kept {self.rows_kept:,} rows")
-        lines.append(f"set aside {aside:,} rows"
-                     + (f" → {self.out / contract.SET_ASIDE_DIR / contract.SET_ASIDE_FILE}"
-                        if aside else ""))
+        lines.append(
+            f"set aside {aside:,} rows"
+            + (f" → {self.out / contract.SET_ASIDE_DIR / contract.SET_ASIDE_FILE}" if aside else "")
+        )
         lines += [f"  {reason}: {count:,}" for reason, count in sorted(self.set_aside.items())]
-        lines.append(f"check: {self.rows_read:,} read = {self.rows_kept:,} kept + "
-                     f"{aside:,} set aside")
+        lines.append(
+            f"check: {self.rows_read:,} read = {self.rows_kept:,} kept + {aside:,} set aside"
+        )
         if self.dates_left_as_text:
-            lines.append(f"note: {self.dates_left_as_text:,} order_date values are neither ISO "
-                         "nor --date-format; kept as text for dbt staging to reject")
+            lines.append(
+                f"note: {self.dates_left_as_text:,} order_date values are neither ISO "
+                "nor --date-format; kept as text for dbt staging to reject"
+            )
         if self.null_columns:
-            lines.append("columns missing in the source, written as null: "
-                         + ", ".join(self.null_columns))
+            lines.append(
+                "columns missing in the source, written as null: " + ", ".join(self.null_columns)
+            )
         if self.ignored_columns:
-            lines.append("source columns not in the contract (ignored): "
-                         + ", ".join(self.ignored_columns))
+            lines.append(
+                "source columns not in the contract (ignored): " + ", ".join(self.ignored_columns)
+            )
         if self.removed_stale:
             lines.append("removed files of an earlier dataset: " + ", ".join(self.removed_stale))
-        lines.append(f"wrote {self.rows_written:,} rows to "
-                     f"{self.out / contract.TRANSACTIONS_FILE} in {self.seconds:.1f} s")
+        lines.append(
+            f"wrote {self.rows_written:,} rows to "
+            f"{self.out / contract.TRANSACTIONS_FILE} in {self.seconds:.1f} s"
+        )
         return "\n".join(lines)
 
 
@@ -121,8 +133,7 @@ def _number_text_sql(column: str, options: Options) -> str:
     return column
 
 
-def build_mapped(con: duckdb.DuckDBPyConnection, columns: dict[str, str],
-                 options: Options) -> None:
+def build_mapped(con: duckdb.DuckDBPyConnection, columns: dict[str, str], options: Options) -> None:
     """One output row per input row, columns renamed: tables/views ``landed``, ``kept``,
     ``set_aside`` (always empty here: every row is representable)."""
     select = []
@@ -139,13 +150,16 @@ def build_mapped(con: duckdb.DuckDBPyConnection, columns: dict[str, str],
         else:
             select.append(f"{_quote(source)} as {name}")
     con.execute(f"create table landed as select {', '.join(select)} from src")
-    con.execute("create view set_aside as select *, cast(null as varchar) as set_aside_reason "
-                "from src where false")
+    con.execute(
+        "create view set_aside as select *, cast(null as varchar) as set_aside_reason "
+        "from src where false"
+    )
     con.execute("create view kept as select * from src")
 
 
-def build_online_retail(con: duckdb.DuckDBPyConnection, columns: dict[str, str],
-                        options: Options) -> None:
+def build_online_retail(
+    con: duckdb.DuckDBPyConnection, columns: dict[str, str], options: Options
+) -> None:
     """UCI Online Retail: invoice lines → one order per invoice.
 
     amount = Σ quantity × unit price (exact decimals, 2 dp); order_date = the invoice's first
@@ -161,26 +175,25 @@ def build_online_retail(con: duckdb.DuckDBPyConnection, columns: dict[str, str],
         create table lines as
         select *,
             case
-                when nullif(trim({c['order_id']}), '') is null then 'missing_invoice_no'
-                when nullif(trim({c['customer_id']}), '') is null then 'missing_customer_id'
+                when nullif(trim({c["order_id"]}), '') is null then 'missing_invoice_no'
+                when nullif(trim({c["customer_id"]}), '') is null then 'missing_customer_id'
                 when {quantity} is null or {price} is null then 'unparseable_quantity_or_price'
             end as set_aside_reason
         from src
     """)
-    con.execute("create view set_aside as select * from lines "
-                "where set_aside_reason is not null")
+    con.execute("create view set_aside as select * from lines where set_aside_reason is not null")
     con.execute("create view kept as select * from lines where set_aside_reason is null")
     stamp = _timestamp_sql(c["order_date"], options)
     con.execute(f"""
         create table landed as
         with invoices as (
             select
-                trim({c['order_id']}) as order_id,
+                trim({c["order_id"]}) as order_id,
                 any_value({customer}) as customer_id,
                 min({stamp}) as first_stamp,
-                min({c['order_date']}) as first_text,
+                min({c["order_date"]}) as first_text,
                 sum({quantity} * {price}) as total,
-                any_value({c['location']}) as location
+                any_value({c["location"]}) as location
             from kept
             group by 1
         )
@@ -201,15 +214,23 @@ def build_online_retail(con: duckdb.DuckDBPyConnection, columns: dict[str, str],
 PRESETS: dict[str, Preset] = {
     "online-retail": Preset(
         description="UCI Online Retail invoice lines (InvoiceNo, Quantity, UnitPrice, ...)",
-        columns={"order_id": "InvoiceNo", "customer_id": "CustomerID",
-                 "order_date": "InvoiceDate", "quantity": "Quantity",
-                 "unit_price": "UnitPrice", "location": "Country"},
+        columns={
+            "order_id": "InvoiceNo",
+            "customer_id": "CustomerID",
+            "order_date": "InvoiceDate",
+            "quantity": "Quantity",
+            "unit_price": "UnitPrice",
+            "location": "Country",
+        },
         build=build_online_retail,
         provides=("customer_id", "order_id", "order_date", "amount", "location"),
     ),
 }
-GENERIC = Preset(description="one row per transaction, contract column names or --map",
-                 columns={}, build=build_mapped)
+GENERIC = Preset(
+    description="one row per transaction, contract column names or --map",
+    columns={},
+    build=build_mapped,
+)
 
 
 def _register_source(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
@@ -230,21 +251,26 @@ def _register_source(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
             casts.append(f"{expr} as {q}")
         con.execute(f"create table src as select {', '.join(casts)} from raw_src")
     else:
-        con.execute("create table src as select * from read_csv("
-                    f"{_literal(str(path))}, all_varchar = true, header = true)")
+        con.execute(
+            "create table src as select * from read_csv("
+            f"{_literal(str(path))}, all_varchar = true, header = true)"
+        )
     return [row[0] for row in con.execute("describe src").fetchall()]
 
 
-def _resolve_columns(preset: Preset, source_columns: list[str],
-                     overrides: dict[str, str]) -> dict[str, str]:
+def _resolve_columns(
+    preset: Preset, source_columns: list[str], overrides: dict[str, str]
+) -> dict[str, str]:
     """Role → source column: preset defaults, then --map, then same-named columns."""
     by_lower = {c.lower(): c for c in source_columns}
     wanted = dict(preset.columns) | overrides
     resolved = {}
     for role, source in wanted.items():
         if source not in source_columns and source.lower() not in by_lower:
-            raise SystemExit(f"column {source!r} (for {role}) is not in the source; "
-                             f"it has: {', '.join(source_columns)}")
+            raise SystemExit(
+                f"column {source!r} (for {role}) is not in the source; "
+                f"it has: {', '.join(source_columns)}"
+            )
         resolved[role] = source if source in source_columns else by_lower[source.lower()]
     if preset is GENERIC:
         for name in contract.TRANSACTION_COLUMNS:
@@ -252,15 +278,23 @@ def _resolve_columns(preset: Preset, source_columns: list[str],
                 resolved[name] = by_lower[name]
         missing = [n for n in contract.REQUIRED_TRANSACTION_COLUMNS if n not in resolved]
         if missing:
-            raise SystemExit(f"required column(s) {', '.join(missing)} not found; map them "
-                             f"with --map {missing[0]}=SOURCE_COLUMN (source has: "
-                             f"{', '.join(source_columns)})")
+            raise SystemExit(
+                f"required column(s) {', '.join(missing)} not found; map them "
+                f"with --map {missing[0]}=SOURCE_COLUMN (source has: "
+                f"{', '.join(source_columns)})"
+            )
     return resolved
 
 
-def load(path: Path, out: Path = Path("data/raw"), *, mapping: dict[str, str] | None = None,
-         preset: str | None = None, date_format: str | None = None,
-         decimal: str = ".") -> LoadSummary:
+def load(
+    path: Path,
+    out: Path = Path("data/raw"),
+    *,
+    mapping: dict[str, str] | None = None,
+    preset: str | None = None,
+    date_format: str | None = None,
+    decimal: str = ".",
+) -> LoadSummary:
     """Write ``<out>/transactions.parquet`` (and set-aside rows) from ``path``."""
     started = time.perf_counter()
     path, out = Path(path), Path(out)
@@ -276,8 +310,9 @@ def load(path: Path, out: Path = Path("data/raw"), *, mapping: dict[str, str] | 
     summary = LoadSummary(source=path, out=out, preset=preset)
     summary.rows_read = con.execute("select count(*) from src").fetchall()[0][0]
     summary.rows_kept = con.execute("select count(*) from kept").fetchall()[0][0]
-    summary.set_aside = dict(con.execute(
-        "select set_aside_reason, count(*) from set_aside group by 1").fetchall())
+    summary.set_aside = dict(
+        con.execute("select set_aside_reason, count(*) from set_aside group by 1").fetchall()
+    )
     provided = chosen.provides or tuple(columns)
     summary.null_columns = [n for n in contract.TRANSACTION_COLUMNS if n not in provided]
     used = set(columns.values())
@@ -289,8 +324,9 @@ def load(path: Path, out: Path = Path("data/raw"), *, mapping: dict[str, str] | 
         ).fetchall()[0][0]
 
     out.mkdir(parents=True, exist_ok=True)
-    _copy_atomic(con, "select * from landed", out / contract.TRANSACTIONS_FILE,
-                 contract.TRANSACTIONS_SCHEMA)
+    _copy_atomic(
+        con, "select * from landed", out / contract.TRANSACTIONS_FILE, contract.TRANSACTIONS_SCHEMA
+    )
     aside_path = out / contract.SET_ASIDE_DIR / contract.SET_ASIDE_FILE
     keep = {contract.TRANSACTIONS_FILE}
     if summary.set_aside:
@@ -305,14 +341,16 @@ def load(path: Path, out: Path = Path("data/raw"), *, mapping: dict[str, str] | 
     keep.add(contract.CUSTOMERS_FILE)
     summary.removed_stale = contract.remove_stale(out, keep)
     summary.rows_written = con.execute("select count(*) from landed").fetchall()[0][0]
-    summary.returns = con.execute(
-        "select count(*) from landed where amount like '-%'").fetchall()[0][0]
+    summary.returns = con.execute("select count(*) from landed where amount like '-%'").fetchall()[
+        0
+    ][0]
     summary.seconds = time.perf_counter() - started
     return summary
 
 
-def _copy_atomic(con: duckdb.DuckDBPyConnection, query: str, path: Path,
-                 schema: pa.Schema | None = None) -> None:
+def _copy_atomic(
+    con: duckdb.DuckDBPyConnection, query: str, path: Path, schema: pa.Schema | None = None
+) -> None:
     """Stream a query into Parquet via a temp file + ``os.replace``.
 
     Written through pyarrow with an explicit all-nullable schema: DuckDB would otherwise mark
@@ -324,9 +362,15 @@ def _copy_atomic(con: duckdb.DuckDBPyConnection, query: str, path: Path,
     try:
         with pq.ParquetWriter(temp, schema) as writer:
             for batch in reader:
-                writer.write_batch(pa.RecordBatch.from_arrays(
-                    [column.cast(field.type) for column, field in zip(
-                        batch.columns, schema, strict=True)], schema=schema))
+                writer.write_batch(
+                    pa.RecordBatch.from_arrays(
+                        [
+                            column.cast(field.type)
+                            for column, field in zip(batch.columns, schema, strict=True)
+                        ],
+                        schema=schema,
+                    )
+                )
         contract.publish(temp, path)
     except BaseException:
         contract.discard(temp)
@@ -348,28 +392,47 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m ingest.load",
         description="Load a transaction log (CSV, CSV.gz or Parquet) into the raw landing "
-                    "contract (<out>/transactions.parquet, all text). A file that already "
-                    "uses the contract's column names needs no options.",
+        "contract (<out>/transactions.parquet, all text). A file that already "
+        "uses the contract's column names needs no options.",
     )
-    parser.add_argument("path", type=Path,
-                        help="input .csv, .csv.gz or .parquet file (put it before --map)")
-    parser.add_argument("--out", type=Path, default=Path("data/raw"),
-                        help="output folder (default data/raw)")
-    parser.add_argument("--map", dest="mapping", action="extend", nargs="+", default=[],
-                        metavar="COLUMN=SOURCE",
-                        help="take contract COLUMN from SOURCE column, e.g. "
-                             "--map order_date=InvoiceDate amount=Total")
+    parser.add_argument(
+        "path", type=Path, help="input .csv, .csv.gz or .parquet file (put it before --map)"
+    )
+    parser.add_argument(
+        "--out", type=Path, default=Path("data/raw"), help="output folder (default data/raw)"
+    )
+    parser.add_argument(
+        "--map",
+        dest="mapping",
+        action="extend",
+        nargs="+",
+        default=[],
+        metavar="COLUMN=SOURCE",
+        help="take contract COLUMN from SOURCE column, e.g. "
+        "--map order_date=InvoiceDate amount=Total",
+    )
     parser.add_argument("--preset", choices=sorted(PRESETS), help=f"known layouts: {presets}")
     parser.add_argument("--date-format", help="strptime format tried after ISO, e.g. %%d/%%m/%%Y")
-    parser.add_argument("--decimal", default=".", choices=[".", ","], metavar="{.|,}",
-                        help="decimal separator of amounts (',' also drops '.' thousands)")
+    parser.add_argument(
+        "--decimal",
+        default=".",
+        choices=[".", ","],
+        metavar="{.|,}",
+        help="decimal separator of amounts (',' also drops '.' thousands)",
+    )
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> None:
     args = _parse_args(argv)
-    summary = load(args.path, args.out, mapping=_parse_mapping(args.mapping),
-                   preset=args.preset, date_format=args.date_format, decimal=args.decimal)
+    summary = load(
+        args.path,
+        args.out,
+        mapping=_parse_mapping(args.mapping),
+        preset=args.preset,
+        date_format=args.date_format,
+        decimal=args.decimal,
+    )
     print(summary.report())
 
 

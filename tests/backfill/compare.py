@@ -19,8 +19,13 @@ REL_TOL = 1e-9
 
 # DuckDB type in the contract → the Arrow type its Parquet column must have (both engines)
 DUCKDB_TO_ARROW = {
-    "varchar": pa.string(), "date": pa.date32(), "timestamp": pa.timestamp("us"),
-    "bigint": pa.int64(), "integer": pa.int32(), "double": pa.float64(), "boolean": pa.bool_(),
+    "varchar": pa.string(),
+    "date": pa.date32(),
+    "timestamp": pa.timestamp("us"),
+    "bigint": pa.int64(),
+    "integer": pa.int32(),
+    "double": pa.float64(),
+    "boolean": pa.bool_(),
 }
 
 
@@ -51,16 +56,23 @@ def schema_differences(table: pa.Table, columns: list[tuple[str, str]], side: st
     return problems
 
 
-def value_differences(dbt: pd.DataFrame, spark: pd.DataFrame, columns: list[str],
-                      float_columns: set[str], limit: int = 5) -> list[str]:
+def value_differences(
+    dbt: pd.DataFrame,
+    spark: pd.DataFrame,
+    columns: list[str],
+    float_columns: set[str],
+    limit: int = 5,
+) -> list[str]:
     problems = []
     dbt_keys = set(map(tuple, dbt[KEY].astype(str).to_numpy()))
     spark_keys = set(map(tuple, spark[KEY].astype(str).to_numpy()))
     if dbt_keys != spark_keys:
-        problems.append(f"row sets differ: {len(dbt_keys - spark_keys)} only in dbt "
-                        f"(e.g. {sorted(dbt_keys - spark_keys)[:3]}), "
-                        f"{len(spark_keys - dbt_keys)} only in Spark "
-                        f"(e.g. {sorted(spark_keys - dbt_keys)[:3]})")
+        problems.append(
+            f"row sets differ: {len(dbt_keys - spark_keys)} only in dbt "
+            f"(e.g. {sorted(dbt_keys - spark_keys)[:3]}), "
+            f"{len(spark_keys - dbt_keys)} only in Spark "
+            f"(e.g. {sorted(spark_keys - dbt_keys)[:3]})"
+        )
     for side, frame in (("dbt", dbt), ("spark", spark)):
         if frame.duplicated(KEY).any():
             problems.append(f"{side}: duplicate (customer_id, as_of_date) rows")
@@ -81,13 +93,13 @@ def value_differences(dbt: pd.DataFrame, spark: pd.DataFrame, columns: list[str]
             bad |= both & (left.astype(object).to_numpy() != right.astype(object).to_numpy())
         if bad.any():
             sample = merged.loc[bad, [*KEY, f"{column}_dbt", f"{column}_spark"]].head(limit)
-            problems.append(f"{column}: {int(bad.sum())} rows differ, e.g.\n"
-                            f"{sample.to_string(index=False)}")
+            problems.append(
+                f"{column}: {int(bad.sum())} rows differ, e.g.\n{sample.to_string(index=False)}"
+            )
     return problems
 
 
-def compare_marts(dbt_file: Path, backfill_root: Path,
-                  columns: list[tuple[str, str]]) -> list[str]:
+def compare_marts(dbt_file: Path, backfill_root: Path, columns: list[tuple[str, str]]) -> list[str]:
     """Every difference between a dbt mart file and the backfill's partitioned table."""
     dbt_table, spark_table = read_dbt(dbt_file), read_backfill(backfill_root)
     problems = schema_differences(dbt_table, columns, "dbt")
@@ -95,5 +107,5 @@ def compare_marts(dbt_file: Path, backfill_root: Path,
     names = [name for name, _ in columns]
     floats = {name for name, duck_type in columns if duck_type == "double"}
     return problems + value_differences(
-        dbt_table.select(names).to_pandas(), spark_table.select(names).to_pandas(),
-        names, floats)
+        dbt_table.select(names).to_pandas(), spark_table.select(names).to_pandas(), names, floats
+    )

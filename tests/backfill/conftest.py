@@ -36,12 +36,23 @@ def run_dbt(raw: Path, work: Path) -> Path:
     """`dbt build` on ``raw`` with everything it writes kept under ``work``."""
     features = work / "features"
     features.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "RAW_DIR": str(raw), "DUCKDB_PATH": str(work / "w.duckdb"),
-           "FEATURES_DIR": str(features), "DBT_TARGET_PATH": str(work / "target"),
-           "DBT_LOG_PATH": str(work / "logs")}
+    env = {
+        **os.environ,
+        "RAW_DIR": str(raw),
+        "DUCKDB_PATH": str(work / "w.duckdb"),
+        "FEATURES_DIR": str(features),
+        "DBT_TARGET_PATH": str(work / "target"),
+        "DBT_LOG_PATH": str(work / "logs"),
+    }
     dbt = Path(sys.executable).with_name("dbt")
-    done = subprocess.run([str(dbt), "build", "--quiet"], cwd=REPO_ROOT, env=env,
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [str(dbt), "build", "--quiet"],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, f"dbt build failed:\n{done.stdout}\n{done.stderr}"
     return features
 
@@ -50,8 +61,10 @@ def dbt_grid(features: Path) -> tuple[date, date, int]:
     """(start, end, every) that reproduce dbt's as-of grid, from dbt's vars and the latest
     purchase date (dbt's newest as-of date)."""
     with duckdb.connect() as con:
-        (latest,) = con.execute("select max(as_of_date) from read_parquet(?)",
-                                [str(features / "customer_features.parquet")]).fetchone()
+        (latest,) = con.execute(
+            "select max(as_of_date) from read_parquet(?)",
+            [str(features / "customer_features.parquet")],
+        ).fetchone()
     every, count = int(dbt_vars()["snapshot_every_days"]), int(dbt_vars()["snapshot_count"])
     return latest - timedelta(days=every * count), latest, every
 
@@ -68,10 +81,19 @@ class ParityCase:
 def parity_case(spark, tmp: Path, raw: Path) -> ParityCase:
     features = run_dbt(raw, tmp / "dbt")
     start, end, every = dbt_grid(features)
-    summary = run(spark, BackfillRequest(
-        input_dir=str(raw), output_dir=str(tmp / "backfill"), start=start, end=end,
-        every_days=every, label_window_days=int(dbt_vars()["label_window_days"]),
-        dates_per_batch=16, progress=False))
+    summary = run(
+        spark,
+        BackfillRequest(
+            input_dir=str(raw),
+            output_dir=str(tmp / "backfill"),
+            start=start,
+            end=end,
+            every_days=every,
+            label_window_days=int(dbt_vars()["label_window_days"]),
+            dates_per_batch=16,
+            progress=False,
+        ),
+    )
     return ParityCase(raw, features, tmp / "backfill", summary, (start, end, every))
 
 
@@ -93,9 +115,25 @@ def generated_case(spark, tmp_path_factory) -> ParityCase:
     tmp = tmp_path_factory.mktemp("generated")
     try:
         done = subprocess.run(
-            [sys.executable, "-m", "ingest.generate", "--customers", "300", "--seed", "5",
-             "--out", str(tmp / "raw"), "--dirty-rate", "0.02", "--no-progress"],
-            cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+            [
+                sys.executable,
+                "-m",
+                "ingest.generate",
+                "--customers",
+                "300",
+                "--seed",
+                "5",
+                "--out",
+                str(tmp / "raw"),
+                "--dirty-rate",
+                "0.02",
+                "--no-progress",
+            ],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
     except (OSError, subprocess.TimeoutExpired) as error:
         pytest.skip(f"ingest.generate could not run: {error}")
     if done.returncode != 0 or not (tmp / "raw" / "transactions.parquet").exists():
@@ -110,8 +148,14 @@ PINNED_NOW = "2026-01-01T00:00:00"
 def small_request(raw: Path, output: Path, **overrides) -> BackfillRequest:
     from datetime import datetime
 
-    options = {**SMALL_GRID, "label_window_days": 30, "dates_per_batch": 4, "progress": False,
-               "now": datetime.fromisoformat(PINNED_NOW), **overrides}
+    options = {
+        **SMALL_GRID,
+        "label_window_days": 30,
+        "dates_per_batch": 4,
+        "progress": False,
+        "now": datetime.fromisoformat(PINNED_NOW),
+        **overrides,
+    }
     return BackfillRequest(input_dir=str(raw), output_dir=str(output), **options)
 
 

@@ -51,30 +51,61 @@ def _master_state(ui_port: int) -> dict:
 def standalone_cluster(tmp_path):
     """(master URL, master web UI port); every process is stopped afterwards, even on failure."""
     _require_java()
-    env = {**os.environ, "SPARK_HOME": str(SPARK_HOME), "SPARK_LOCAL_IP": "127.0.0.1",
-           "SPARK_WORKER_DIR": str(tmp_path / "work"), "SPARK_LOG_DIR": str(tmp_path / "logs"),
-           "PYSPARK_PYTHON": sys.executable}
+    env = {
+        **os.environ,
+        "SPARK_HOME": str(SPARK_HOME),
+        "SPARK_LOCAL_IP": "127.0.0.1",
+        "SPARK_WORKER_DIR": str(tmp_path / "work"),
+        "SPARK_LOG_DIR": str(tmp_path / "logs"),
+        "PYSPARK_PYTHON": sys.executable,
+    }
     port, ui_port = _free_port(), _free_port()
     spark_class = str(SPARK_HOME / "bin" / "spark-class")
-    commands = [[spark_class, "org.apache.spark.deploy.master.Master", "--host", "127.0.0.1",
-                 "--port", str(port), "--webui-port", str(ui_port)]]
-    commands += [[spark_class, "org.apache.spark.deploy.worker.Worker",
-                  f"spark://127.0.0.1:{port}", "--cores", "1", "--memory", "1g",
-                  "--webui-port", str(_free_port())] for _ in range(2)]
+    commands = [
+        [
+            spark_class,
+            "org.apache.spark.deploy.master.Master",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--webui-port",
+            str(ui_port),
+        ]
+    ]
+    commands += [
+        [
+            spark_class,
+            "org.apache.spark.deploy.worker.Worker",
+            f"spark://127.0.0.1:{port}",
+            "--cores",
+            "1",
+            "--memory",
+            "1g",
+            "--webui-port",
+            str(_free_port()),
+        ]
+        for _ in range(2)
+    ]
     processes = []
     try:
         for i, command in enumerate(commands):
             log = (tmp_path / f"daemon-{i}.log").open("w")
-            processes.append(subprocess.Popen(command, env=env, stdout=log,
-                                              stderr=subprocess.STDOUT,
-                                              start_new_session=True))
+            processes.append(
+                subprocess.Popen(
+                    command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                )
+            )
             if i == 0:
                 time.sleep(2)  # let the master bind before workers knock
         deadline = time.monotonic() + 90
         while True:
             try:
-                alive = [w for w in _master_state(ui_port).get("workers", [])
-                         if w.get("state") == "ALIVE"]
+                alive = [
+                    w
+                    for w in _master_state(ui_port).get("workers", [])
+                    if w.get("state") == "ALIVE"
+                ]
                 if len(alive) == 2:
                     break
             except OSError:
@@ -97,20 +128,37 @@ def standalone_cluster(tmp_path):
 
 
 @pytest.mark.slow
-def test_backfill_on_standalone_cluster_matches_local_run(standalone_cluster, small_case,
-                                                          tmp_path):
+def test_backfill_on_standalone_cluster_matches_local_run(standalone_cluster, small_case, tmp_path):
     master, ui_port = standalone_cluster
     output = tmp_path / "cluster-out"
     command = [
-        sys.executable, "-m", "backfill", "--master", master,
-        "--input", str(small_case.raw), "--output", str(output),
-        "--start", SMALL_GRID["start"].isoformat(), "--end", SMALL_GRID["end"].isoformat(),
-        "--every", f"{SMALL_GRID['every_days']}d", "--dates-per-batch", "4",
-        "--now", PINNED_NOW, "--shuffle-partitions", "4", "--no-progress",
+        sys.executable,
+        "-m",
+        "backfill",
+        "--master",
+        master,
+        "--input",
+        str(small_case.raw),
+        "--output",
+        str(output),
+        "--start",
+        SMALL_GRID["start"].isoformat(),
+        "--end",
+        SMALL_GRID["end"].isoformat(),
+        "--every",
+        f"{SMALL_GRID['every_days']}d",
+        "--dates-per-batch",
+        "4",
+        "--now",
+        PINNED_NOW,
+        "--shuffle-partitions",
+        "4",
+        "--no-progress",
     ]
     env = {**os.environ, "SPARK_LOCAL_IP": "127.0.0.1", "PYSPARK_PYTHON": sys.executable}
-    done = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True,
-                          timeout=400)
+    done = subprocess.run(
+        command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=400
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     assert "partitions written" in done.stdout
 
@@ -123,6 +171,10 @@ def test_backfill_on_standalone_cluster_matches_local_run(standalone_cluster, sm
     for model in (FEATURES_MODEL, LABELS_MODEL):
         columns = [c.name for c in contract(model)]
         floats = {c.name for c in contract(model) if c.duckdb_type == "double"}
-        problems = value_differences(read_backfill(small_case.reference / model).to_pandas(),
-                                     read_backfill(output / model).to_pandas(), columns, floats)
+        problems = value_differences(
+            read_backfill(small_case.reference / model).to_pandas(),
+            read_backfill(output / model).to_pandas(),
+            columns,
+            floats,
+        )
         assert not problems, "\n".join(problems)

@@ -26,17 +26,25 @@ def _columns(model: str) -> list[tuple[str, str]]:
 @pytest.mark.parametrize("model", [FEATURES_MODEL, LABELS_MODEL])
 def test_backfill_matches_dbt(request, case_name, model):
     case = request.getfixturevalue(case_name)
-    problems = compare_marts(case.dbt_features / f"{model}.parquet", case.backfill / model,
-                             _columns(model))
+    problems = compare_marts(
+        case.dbt_features / f"{model}.parquet", case.backfill / model, _columns(model)
+    )
     assert not problems, f"{case_name} {model}:\n" + "\n".join(problems)
 
 
 @pytest.mark.slow
 def test_dirty_sample_exercises_every_reject_rule(dirty_case):
     """The dirty parity case is only worth something if every rule fired in it."""
-    reasons = {"missing_customer_id", "missing_order_date", "unparseable_order_date",
-               "future_order_date", "missing_amount", "unparseable_amount", "zero_amount",
-               "refund_without_purchase"}
+    reasons = {
+        "missing_customer_id",
+        "missing_order_date",
+        "unparseable_order_date",
+        "future_order_date",
+        "missing_amount",
+        "unparseable_amount",
+        "zero_amount",
+        "refund_without_purchase",
+    }
     assert set(dirty_case.summary.rejects) == reasons
     assert dirty_case.summary.rows_duplicate > 0
     s = dirty_case.summary
@@ -44,24 +52,29 @@ def test_dirty_sample_exercises_every_reject_rule(dirty_case):
 
 
 def _frame() -> pd.DataFrame:
-    return pd.DataFrame({
-        "customer_id": ["A", "B", "C"],
-        "as_of_date": pd.to_datetime(["2024-01-01"] * 3).date,
-        "orders_count": pd.array([1, 2, 3], dtype="Int64"),
-        "total_spend": [10.0, 20.5, None],
-        "favourite_category": ["books", None, "home"],
-        "is_festival_season": [True, False, True],
-    })
+    return pd.DataFrame(
+        {
+            "customer_id": ["A", "B", "C"],
+            "as_of_date": pd.to_datetime(["2024-01-01"] * 3).date,
+            "orders_count": pd.array([1, 2, 3], dtype="Int64"),
+            "total_spend": [10.0, 20.5, None],
+            "favourite_category": ["books", None, "home"],
+            "is_festival_season": [True, False, True],
+        }
+    )
 
 
-@pytest.mark.parametrize("change", [
-    ("orders_count", 1, 3),                  # an integer
-    ("total_spend", 1, 20.5 * (1 + 1e-8)),   # a float beyond the tolerance
-    ("total_spend", 2, 0.0),                 # a null that became a value
-    ("favourite_category", 1, "books"),      # a null string
-    ("favourite_category", 0, "Books"),      # case
-    ("is_festival_season", 0, False),        # a boolean
-])
+@pytest.mark.parametrize(
+    "change",
+    [
+        ("orders_count", 1, 3),  # an integer
+        ("total_spend", 1, 20.5 * (1 + 1e-8)),  # a float beyond the tolerance
+        ("total_spend", 2, 0.0),  # a null that became a value
+        ("favourite_category", 1, "books"),  # a null string
+        ("favourite_category", 0, "Books"),  # case
+        ("is_festival_season", 0, False),  # a boolean
+    ],
+)
 def test_comparison_catches_one_changed_value(change):
     """The parity check must fail when either side changes a single feature value."""
     column, row, value = change

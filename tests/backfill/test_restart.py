@@ -34,8 +34,12 @@ def _assert_same_tables(actual: Path, expected: Path) -> None:
     for model in (FEATURES_MODEL, LABELS_MODEL):
         columns = [c.name for c in contract(model)]
         floats = {c.name for c in contract(model) if c.duckdb_type == "double"}
-        problems = value_differences(read_backfill(expected / model).to_pandas(),
-                                     read_backfill(actual / model).to_pandas(), columns, floats)
+        problems = value_differences(
+            read_backfill(expected / model).to_pandas(),
+            read_backfill(actual / model).to_pandas(),
+            columns,
+            floats,
+        )
         assert not problems, "\n".join(problems)
         assert set(_partitions(actual, model)) == set(_partitions(expected, model))
 

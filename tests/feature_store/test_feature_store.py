@@ -86,9 +86,7 @@ def _assert_online_equals_latest_offline(store, warehouse, customer_ids):
                 assert value == want, (c.name, value, want)
 
 
-def test_online_features_equal_offline_features_at_the_latest_as_of_date(
-    feature_store, warehouse
-):
+def test_online_features_equal_offline_features_at_the_latest_as_of_date(feature_store, warehouse):
     customers = sorted(pd.read_parquet(warehouse.features_dir / "customer_features.parquet")
                        ["customer_id"].unique())[:40]  # fmt: skip
     _assert_online_equals_latest_offline(feature_store, warehouse, customers)

@@ -46,16 +46,22 @@ def orders_view(clean_run, con):
 
 
 def test_groceries_customers_repeat_most_and_electronics_least(orders_view):
-    rates = dict(orders_view.execute(
-        "select favourite, avg(repeat_30d) from repeat_labels group by 1").fetchall())
+    rates = dict(
+        orders_view.execute(
+            "select favourite, avg(repeat_30d) from repeat_labels group by 1"
+        ).fetchall()
+    )
     assert max(rates, key=rates.get) == "groceries"
     assert min(rates, key=rates.get) == "electronics"
     assert rates["groceries"] - rates["electronics"] > 0.08
 
 
 def test_high_spenders_return_more_often(orders_view):
-    rates = dict(orders_view.execute(
-        "select avg_amount > 30000, avg(repeat_30d) from repeat_labels group by 1").fetchall())
+    rates = dict(
+        orders_view.execute(
+            "select avg_amount > 30000, avg(repeat_30d) from repeat_labels group by 1"
+        ).fetchall()
+    )
     n_high = orders_view.execute(
         "select count(distinct customer_id) from repeat_labels where avg_amount > 30000"
     ).fetchone()[0]
@@ -65,18 +71,22 @@ def test_high_spenders_return_more_often(orders_view):
 
 def test_weekend_and_holiday_orders_are_followed_by_more_repeats(orders_view):
     """Share of orders (placed in 2023–2024) that turned out to be the customer's last."""
-    last_share = dict(orders_view.execute(f"""
+    last_share = dict(
+        orders_view.execute(f"""
         select dayofweek(ts) in (0, 6)
                    or ts::date in (select holiday_date from '{HOLIDAYS_SEED}'),
                avg(case when next_ts is null then 1 else 0 end)
-        from next_orders where ts < timestamp '2025-01-01' group by 1""").fetchall())
+        from next_orders where ts < timestamp '2025-01-01' group by 1""").fetchall()
+    )
     assert last_share[True] < 0.8 * last_share[False]
 
 
 def test_customers_with_three_orders_are_more_loyal(orders_view):
-    last_share = dict(orders_view.execute("""
+    last_share = dict(
+        orders_view.execute("""
         select number >= 3, avg(case when next_ts is null then 1 else 0 end)
-        from next_orders where ts < timestamp '2025-01-01' group by 1""").fetchall())
+        from next_orders where ts < timestamp '2025-01-01' group by 1""").fetchall()
+    )
     assert last_share[True] < 0.6 * last_share[False]
 
 
@@ -150,7 +160,8 @@ def _roc_auc(score: np.ndarray, label: np.ndarray) -> float:
     ranks[np.argsort(score, kind="stable")] = np.arange(1, score.size + 1)
     positives = label.sum()
     return (ranks[label].sum() - positives * (positives + 1) / 2) / (
-        positives * (label.size - positives))
+        positives * (label.size - positives)
+    )
 
 
 def test_oracle_beats_ignoring_that_customers_silently_drop_out():

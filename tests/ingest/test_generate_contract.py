@@ -32,8 +32,9 @@ def test_customers_and_ground_truth_schemas(clean_run):
     assert customers.num_rows == clean_run.customers
     assert set(customers.column("gender").to_pylist()) <= set(contract.GENDERS)
     assert all(18 <= int(a) <= 80 for a in customers.column("age").to_pylist())
-    assert all(re.fullmatch(r"\d{4}-\d{2}-\d{2}", d)
-               for d in customers.column("signup_date").to_pylist())
+    assert all(
+        re.fullmatch(r"\d{4}-\d{2}-\d{2}", d) for d in customers.column("signup_date").to_pylist()
+    )
     truth = _read(clean_run.out / contract.GROUND_TRUTH_FILE)
     assert truth.schema == contract.GROUND_TRUTH_SCHEMA
 
@@ -50,9 +51,11 @@ def test_clean_values_follow_the_contract_formats(clean_run, con):
         assert (float(amount) < 0) == order_id.endswith(contract.REFUND_SUFFIX)
         assert category in contract.CATEGORIES and payment in contract.PAYMENT_METHODS
         assert location
-    first, last = con.execute(f"select min(strptime(order_date, '{contract.ORDER_DATE_FORMAT}')),"
-                          f" max(strptime(order_date, '{contract.ORDER_DATE_FORMAT}'))"
-                          f" from '{path}'").fetchone()
+    first, last = con.execute(
+        f"select min(strptime(order_date, '{contract.ORDER_DATE_FORMAT}')),"
+        f" max(strptime(order_date, '{contract.ORDER_DATE_FORMAT}'))"
+        f" from '{path}'"
+    ).fetchone()
     assert first.date() >= history_start(generate_module.DEFAULT_END_DATE, 3)
     assert last.date() <= generate_module.DEFAULT_END_DATE
 
@@ -106,7 +109,8 @@ def test_ground_truth_covers_customers_with_an_order_by_each_as_of_date(clean_ru
              except select customer_id, as_of_date from expected))""").fetchone()[0]
     assert mismatches == 0
     low, high = con.execute(
-        f"select min(p_repeat_30d), max(p_repeat_30d) from '{truth}'").fetchone()
+        f"select min(p_repeat_30d), max(p_repeat_30d) from '{truth}'"
+    ).fetchone()
     assert 0.0 <= low < 0.05 and 0.95 < high <= 1.0
 
 
@@ -115,8 +119,7 @@ def test_same_seed_gives_identical_bytes_and_other_seed_differs(tmp_path):
     generate(1_500, seed=3, out=runs["a"])
     generate(1_500, seed=3, out=runs["b"])
     generate(1_500, seed=4, out=runs["c"])
-    for name in (contract.TRANSACTIONS_FILE, contract.CUSTOMERS_FILE,
-                 contract.GROUND_TRUTH_FILE):
+    for name in (contract.TRANSACTIONS_FILE, contract.CUSTOMERS_FILE, contract.GROUND_TRUTH_FILE):
         assert (runs["a"] / name).read_bytes() == (runs["b"] / name).read_bytes()
         assert (runs["a"] / name).read_bytes() != (runs["c"] / name).read_bytes()
 
@@ -155,22 +158,36 @@ def test_a_crash_leaves_the_previous_files_and_no_temp_files(tmp_path, monkeypat
 
 def test_rerun_overwrites_and_cli_prints_a_summary(tmp_path, capsys):
     generate(900, seed=1, out=tmp_path)
-    generate_module.main(["--customers", "300", "--seed", "1", "--out", str(tmp_path),
-                          "--no-progress", "--as-of-count", "2"])
+    generate_module.main(
+        [
+            "--customers",
+            "300",
+            "--seed",
+            "1",
+            "--out",
+            str(tmp_path),
+            "--no-progress",
+            "--as-of-count",
+            "2",
+        ]
+    )
     printed = capsys.readouterr().out
     assert re.search(r"wrote [\d,]+ transaction rows .* for 300 customers", printed)
     assert _read(tmp_path / contract.CUSTOMERS_FILE).num_rows == 300
     truth = _read(tmp_path / contract.GROUND_TRUTH_FILE)
     assert len(set(truth.column("as_of_date").to_pylist())) == 3
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
-        [contract.CUSTOMERS_FILE, contract.GROUND_TRUTH_FILE, contract.TRANSACTIONS_FILE])
+        [contract.CUSTOMERS_FILE, contract.GROUND_TRUTH_FILE, contract.TRANSACTIONS_FILE]
+    )
 
 
 def test_end_date_and_years_move_the_history(tmp_path):
     generate(300, seed=1, out=tmp_path, end_date=date(2024, 6, 30), years=1)
-    dates = pa.compute.strptime(_read(tmp_path / contract.TRANSACTIONS_FILE)
-                                .column("order_date"), format=contract.ORDER_DATE_FORMAT,
-                                unit="s")
+    dates = pa.compute.strptime(
+        _read(tmp_path / contract.TRANSACTIONS_FILE).column("order_date"),
+        format=contract.ORDER_DATE_FORMAT,
+        unit="s",
+    )
     days = np.array(dates.to_pylist(), dtype="datetime64[D]")
     assert days.min() >= np.datetime64("2023-07-01")
     assert days.max() <= np.datetime64("2024-06-30")

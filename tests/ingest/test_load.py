@@ -26,21 +26,42 @@ def _rows(path: Path) -> list[dict]:
 
 def test_contract_named_csv_needs_no_flags(tmp_path, capsys):
     source = tmp_path / "orders.csv"
-    source.write_text("customer_id,order_date,amount,category\n"
-                      "C1,2024-01-05,100.50,groceries\n"
-                      "C2,2024-01-06 10:11:12,-20.00,  Fashion\n"
-                      "C3,not a date,abc,\n")
+    source.write_text(
+        "customer_id,order_date,amount,category\n"
+        "C1,2024-01-05,100.50,groceries\n"
+        "C2,2024-01-06 10:11:12,-20.00,  Fashion\n"
+        "C3,not a date,abc,\n"
+    )
     load_module.main([str(source), "--out", str(tmp_path / "raw")])
     rows = _rows(tmp_path / "raw" / contract.TRANSACTIONS_FILE)
     assert rows == [
-        {"customer_id": "C1", "order_id": None, "order_date": "2024-01-05 00:00:00",
-         "amount": "100.50", "category": "groceries", "payment_method": None,
-         "location": None},
-        {"customer_id": "C2", "order_id": None, "order_date": "2024-01-06 10:11:12",
-         "amount": "-20.00", "category": "  Fashion", "payment_method": None,
-         "location": None},
-        {"customer_id": "C3", "order_id": None, "order_date": "not a date",
-         "amount": "abc", "category": None, "payment_method": None, "location": None},
+        {
+            "customer_id": "C1",
+            "order_id": None,
+            "order_date": "2024-01-05 00:00:00",
+            "amount": "100.50",
+            "category": "groceries",
+            "payment_method": None,
+            "location": None,
+        },
+        {
+            "customer_id": "C2",
+            "order_id": None,
+            "order_date": "2024-01-06 10:11:12",
+            "amount": "-20.00",
+            "category": "  Fashion",
+            "payment_method": None,
+            "location": None,
+        },
+        {
+            "customer_id": "C3",
+            "order_id": None,
+            "order_date": "not a date",
+            "amount": "abc",
+            "category": None,
+            "payment_method": None,
+            "location": None,
+        },
     ]
     printed = capsys.readouterr().out
     assert "read 3 rows" in printed and "check: 3 read = 3 kept + 0 set aside" in printed
@@ -52,13 +73,27 @@ def test_column_mapping_and_gzip(tmp_path):
     source = tmp_path / "export.csv.gz"
     with gzip.open(source, "wt") as f:
         f.write("Cust,When,Total,Mode,Extra\nK9,2024-03-01 09:00:00,10.00,upi,x\n")
-    summary = load(source, tmp_path / "raw", mapping={"customer_id": "Cust",
-                                                      "order_date": "When",
-                                                      "amount": "Total",
-                                                      "payment_method": "mode"})
+    summary = load(
+        source,
+        tmp_path / "raw",
+        mapping={
+            "customer_id": "Cust",
+            "order_date": "When",
+            "amount": "Total",
+            "payment_method": "mode",
+        },
+    )
     assert _rows(tmp_path / "raw" / contract.TRANSACTIONS_FILE) == [
-        {"customer_id": "K9", "order_id": None, "order_date": "2024-03-01 09:00:00",
-         "amount": "10.00", "category": None, "payment_method": "upi", "location": None}]
+        {
+            "customer_id": "K9",
+            "order_id": None,
+            "order_date": "2024-03-01 09:00:00",
+            "amount": "10.00",
+            "category": None,
+            "payment_method": "upi",
+            "location": None,
+        }
+    ]
     assert summary.ignored_columns == ["Extra"]
 
 
@@ -73,23 +108,31 @@ def test_missing_required_column_is_explained(tmp_path):
 
 def test_decimal_comma_and_date_format(tmp_path):
     source = tmp_path / "de.csv"
-    source.write_text("customer_id;order_date;amount\n"
-                      "A;05/01/2024;1.234,50\n"
-                      "B;2024-01-07;-7,25\n"
-                      "C;31/02/2024;3\n")
+    source.write_text(
+        "customer_id;order_date;amount\nA;05/01/2024;1.234,50\nB;2024-01-07;-7,25\nC;31/02/2024;3\n"
+    )
     summary = load(source, tmp_path / "raw", date_format="%d/%m/%Y", decimal=",")
     rows = _rows(tmp_path / "raw" / contract.TRANSACTIONS_FILE)
     assert [(r["order_date"], r["amount"]) for r in rows] == [
-        ("2024-01-05 00:00:00", "1234.50"), ("2024-01-07 00:00:00", "-7.25"),
-        ("31/02/2024", "3")]
+        ("2024-01-05 00:00:00", "1234.50"),
+        ("2024-01-07 00:00:00", "-7.25"),
+        ("31/02/2024", "3"),
+    ]
     assert summary.dates_left_as_text == 1
 
 
 def test_parquet_with_typed_columns(tmp_path):
     source = tmp_path / "typed.parquet"
-    pq.write_table(pa.table({
-        "customer_id": ["X"], "order_date": pa.array([1_700_000_000], pa.timestamp("s")),
-        "amount": [12.5]}), source)
+    pq.write_table(
+        pa.table(
+            {
+                "customer_id": ["X"],
+                "order_date": pa.array([1_700_000_000], pa.timestamp("s")),
+                "amount": [12.5],
+            }
+        ),
+        source,
+    )
     load(source, tmp_path / "raw")
     row = _rows(tmp_path / "raw" / contract.TRANSACTIONS_FILE)[0]
     assert (row["order_date"], row["amount"]) == ("2023-11-14 22:13:20", "12.50")
@@ -112,27 +155,51 @@ UCI_HEADER = "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,Cus
 
 def test_online_retail_preset_on_a_small_file(tmp_path):
     source = tmp_path / "uci.csv"
-    source.write_text(UCI_HEADER
-                      + "536365,85123A,HEART,6,2010-12-01 08:26:00,2.55,17850.0,United Kingdom\n"
-                      + "536365,71053,LANTERN,6,2010-12-01 08:26:00,3.39,17850.0,United Kingdom\n"
-                      + "536366,22633,WARMER,3,2010-12-01 08:28:00,1.10,13047,France\n"
-                      + "536367,22633,WARMER,1,2010-12-01 09:00:00,1.10,,United Kingdom\n"
-                      + "536367,22634,MUG,2,2010-12-01 09:00:00,0.85,,United Kingdom\n"
-                      + "C536379,D,Discount,-1,2010-12-01 09:41:00,27.50,14527,United Kingdom\n")
+    source.write_text(
+        UCI_HEADER
+        + "536365,85123A,HEART,6,2010-12-01 08:26:00,2.55,17850.0,United Kingdom\n"
+        + "536365,71053,LANTERN,6,2010-12-01 08:26:00,3.39,17850.0,United Kingdom\n"
+        + "536366,22633,WARMER,3,2010-12-01 08:28:00,1.10,13047,France\n"
+        + "536367,22633,WARMER,1,2010-12-01 09:00:00,1.10,,United Kingdom\n"
+        + "536367,22634,MUG,2,2010-12-01 09:00:00,0.85,,United Kingdom\n"
+        + "C536379,D,Discount,-1,2010-12-01 09:41:00,27.50,14527,United Kingdom\n"
+    )
     summary = load(source, tmp_path / "raw", preset="online-retail")
     rows = _rows(tmp_path / "raw" / contract.TRANSACTIONS_FILE)
     assert rows == [
-        {"customer_id": "17850", "order_id": "536365", "order_date": "2010-12-01 08:26:00",
-         "amount": "35.64", "category": None, "payment_method": None,
-         "location": "United Kingdom"},
-        {"customer_id": "13047", "order_id": "536366", "order_date": "2010-12-01 08:28:00",
-         "amount": "3.30", "category": None, "payment_method": None, "location": "France"},
-        {"customer_id": "14527", "order_id": "C536379", "order_date": "2010-12-01 09:41:00",
-         "amount": "-27.50", "category": None, "payment_method": None,
-         "location": "United Kingdom"},
+        {
+            "customer_id": "17850",
+            "order_id": "536365",
+            "order_date": "2010-12-01 08:26:00",
+            "amount": "35.64",
+            "category": None,
+            "payment_method": None,
+            "location": "United Kingdom",
+        },
+        {
+            "customer_id": "13047",
+            "order_id": "536366",
+            "order_date": "2010-12-01 08:28:00",
+            "amount": "3.30",
+            "category": None,
+            "payment_method": None,
+            "location": "France",
+        },
+        {
+            "customer_id": "14527",
+            "order_id": "C536379",
+            "order_date": "2010-12-01 09:41:00",
+            "amount": "-27.50",
+            "category": None,
+            "payment_method": None,
+            "location": "United Kingdom",
+        },
     ]
     assert (summary.rows_read, summary.rows_kept, summary.set_aside) == (
-        6, 4, {"missing_customer_id": 2})
+        6,
+        4,
+        {"missing_customer_id": 2},
+    )
     aside = pq.read_table(tmp_path / "raw" / contract.SET_ASIDE_DIR / contract.SET_ASIDE_FILE)
     assert aside.column("InvoiceNo").to_pylist() == ["536367", "536367"]
     assert set(aside.column("set_aside_reason").to_pylist()) == {"missing_customer_id"}
