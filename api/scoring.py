@@ -170,7 +170,9 @@ def _cached_scores(
     cache = serving.cache
     if cache is None:
         return score_rows(serving, [r.features for r in found], settings)
-    keys = [(r.customer_id, r.as_of) for r in found]
+    # every value is in the key: a corrected row re-materialized with the same as-of date
+    # must not be answered from the cache
+    keys = [(r.customer_id, r.as_of, tuple(r.features.values())) for r in found]
     scores: list[dict[str, Any] | None] = [cache.get(k) for k in keys]
     missing = [i for i, s in enumerate(scores) if s is None]
     if missing:

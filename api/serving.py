@@ -21,8 +21,8 @@ import pandas as pd
 from feast import FeatureStore
 
 from api.errors import NotReady, ReloadRefused
-from api.online import OnlineReader
 from api.settings import Settings
+from feature_repo.online_reader import OnlineReader
 from feature_repo.store import open_store
 from modeling.artifact import ArtifactError, LoadedModel, load_model
 from modeling.dataset import feature_spec
@@ -38,7 +38,7 @@ class Serving:
 
     fast: the model compiled to numpy (modeling.fast_path), proven equal to the slow path at
     load; None if the artifact uses something it does not reproduce (then pandas/sklearn).
-    online: the FeatureService's views resolved once (api.online), None to use Feast's
+    online: the FeatureService's views resolved once (feature_repo.online_reader), None: Feast's
     get_online_features per request.
     """
 
@@ -50,18 +50,19 @@ class Serving:
 
 
 class ResultCache:
-    """Scored answers by (customer id, features-as-of) for one snapshot (so one model
-    version): the same features give the same answer. Bounded; the oldest entries go first."""
+    """Scored answers by (customer id, features-as-of, feature values) for one snapshot (so
+    one model version): the same inputs give the same answer. Bounded; the oldest entries
+    go first. A reload builds a new snapshot, so a new model never answers from the cache."""
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self._entries: dict[tuple[str, object], dict] = {}
+        self._entries: dict[tuple, dict] = {}
         self._lock = threading.Lock()
 
-    def get(self, key: tuple[str, object]) -> dict | None:
+    def get(self, key: tuple) -> dict | None:
         return self._entries.get(key)
 
-    def put(self, key: tuple[str, object], value: dict) -> None:
+    def put(self, key: tuple, value: dict) -> None:
         with self._lock:
             while len(self._entries) >= self.size:
                 self._entries.pop(next(iter(self._entries)))

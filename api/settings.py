@@ -41,9 +41,10 @@ class Settings(BaseSettings):
     # POST /admin/reload needs this in X-Admin-Token; unset disables the endpoint
     admin_token: SecretStr | None = None
     max_body_bytes: int = Field(default=256 * 1024, ge=1024, le=16 * 1024 * 1024)
-    # optional: keep up to this many scored answers per worker, keyed by (model version,
-    # customer id, features-as-of); 0 (default) scores every request
-    result_cache_size: int = Field(default=0, ge=0, le=10_000_000)
+    # keep up to this many scored answers per worker (~3 KB each), keyed by (model version,
+    # customer id, features-as-of, every feature value): the same inputs give the same
+    # answer, so a repeat skips the model; 0 scores every request
+    result_cache_size: int = Field(default=20_000, ge=0, le=10_000_000)
     # while no model or store is loaded, requests retry loading at most this often
     retry_load_seconds: float = Field(default=5, ge=0)
 

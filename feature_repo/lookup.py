@@ -67,8 +67,29 @@ def feature_service(store: FeatureStore, *, refresh: bool = False):
     return _services[store]
 
 
+_readers: weakref.WeakKeyDictionary[FeatureStore, Any] = weakref.WeakKeyDictionary()
+
+
 def get_online_features(store: FeatureStore, customer_ids: list[str]) -> list[OnlineFeatures]:
-    """One online lookup for all ids; results in the same order, unknown ids not found."""
+    """One online lookup for all ids; results in the same order, unknown ids not found.
+
+    Reads through `feature_repo.online_reader.OnlineReader` (views resolved once per store,
+    SQLite read directly in Feast's layout): the same answer as `get_online_features_via_feast`
+    in a fraction of the time. A `feast apply` that changes the service needs a new store.
+    """
+    from feature_repo.online_reader import OnlineReader  # it imports this module's types
+
+    reader = _readers.get(store)
+    if reader is None:
+        reader = _readers[store] = OnlineReader(store)
+    return reader.read(customer_ids)
+
+
+def get_online_features_via_feast(
+    store: FeatureStore, customer_ids: list[str]
+) -> list[OnlineFeatures]:
+    """The same lookup through Feast's public `get_online_features`: the reference the fast
+    reader is tested against, and what any future Feast change is measured by."""
     ids = [normalize_customer_id(c) for c in customer_ids]
     if not ids:
         return []

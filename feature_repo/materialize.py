@@ -97,6 +97,7 @@ def materialize_latest(
         changed = frame[(merged["row_hash"] != merged["row_hash_online"]).to_numpy()]
 
     if len(changed):
+        _ensure_online_tables(store, views)
         # the same pandas → Arrow conversion Feast's write_to_online_store does
         table = pa.Table.from_pandas(changed, preserve_index=False)
         show = None if progress is None and len(changed) >= 50_000 else not progress
@@ -113,6 +114,20 @@ def materialize_latest(
         unchanged=len(frame) - len(changed),
         as_of=as_of,
         seconds=time.perf_counter() - started,
+    )
+
+
+def _ensure_online_tables(store: FeatureStore, views: list) -> None:
+    """Create the views' online tables if they are missing (an online database deleted or
+    never created since `feast apply`), through Feast's own infra update: idempotent."""
+    entities = [store.get_entity(name) for name in {e for v in views for e in v.entities}]
+    store._get_provider().update_infra(
+        project=store.project,
+        tables_to_delete=[],
+        tables_to_keep=views,
+        entities_to_delete=[],
+        entities_to_keep=entities,
+        partial=True,
     )
 
 

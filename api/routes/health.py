@@ -28,7 +28,11 @@ def health(state: StateDep) -> JSONResponse:
         )  # fmt: skip
         return JSONResponse(body.model_dump(), status_code=503)
     try:
-        get_online_features(serving.store, [PROBE_ID])
+        # the same read path the predictions use
+        if serving.online is not None:
+            serving.online.read([PROBE_ID])
+        else:
+            get_online_features(serving.store, [PROBE_ID])
         store, detail = "reachable", None
     except Exception as exc:
         store, detail = "unreachable", f"online store: {type(exc).__name__}"

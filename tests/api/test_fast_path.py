@@ -1,10 +1,10 @@
-"""The compiled hot path (modeling.fast_path, api.online) gives the slow path's answers.
+"""The compiled hot path (modeling.fast_path) gives the slow path's answers.
 
 Preprocessing equals the fitted ColumnTransformer over many rows with NaNs, unseen and
 infrequent categories; probabilities equal LoadedModel.predict_proba to 1e-9 and the reasons
 are the same features, values and contributions, for XGBoost, Logistic Regression and Random
-Forest; the direct online read equals Feast's get_online_features; the HTTP answers are the
-same with the fast path and without it.
+Forest; the HTTP answers are the same with the fast path and without it. (The online reader
+has its own tests in tests/feature_store/test_online_reader.py.)
 """
 
 from __future__ import annotations
@@ -18,9 +18,7 @@ from sklearn.ensemble import RandomForestClassifier
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 
-from api.online import OnlineReader
 from api.serving import compile_fast
-from feature_repo.lookup import get_online_features
 from modeling.artifact import LoadedModel, load_model
 from modeling.dataset import feature_spec
 from modeling.explain import explain
@@ -137,17 +135,6 @@ def test_an_unknown_estimator_is_served_by_the_slow_path(sample):
     assert compile_fast(model) is None
 
 
-def test_direct_online_read_equals_feast_lookup(feature_store, known_ids):
-    ids = [*known_ids, "NOBODY123", known_ids[0].lower(), known_ids[3]]
-    expected = get_online_features(feature_store, ids)
-    got = OnlineReader(feature_store).read(ids)
-    assert len(got) == len(expected)
-    for a, b in zip(got, expected, strict=True):
-        assert (a.customer_id, a.found, a.as_of) == (b.customer_id, b.found, b.as_of)
-        assert a.features == b.features  # every name and value (the key order is Feast's)
-    assert OnlineReader(feature_store).read([]) == []
-
-
 def _close(a, b) -> None:
     """Equal JSON, floats to 1e-9 (contributions differ in the last bits of a sum)."""
     if isinstance(a, dict):
@@ -172,7 +159,7 @@ def test_http_answers_are_the_same_without_the_fast_path(client, known_ids):
     singles = [client.get(f"/customers/{c}/prediction").json() for c in known_ids[:5]]
     batch = client.post("/predict/batch", json={"customer_ids": ids}).json()
     what_if = client.post("/predict/features", json={"recency_days": 3}).json()
-    state._serving = dataclasses.replace(fast, fast=None, online=None)
+    state._serving = dataclasses.replace(fast, fast=None, online=None, cache=None)
     try:
         _close(singles, [client.get(f"/customers/{c}/prediction").json() for c in known_ids[:5]])
         _close(batch, client.post("/predict/batch", json={"customer_ids": ids}).json())
@@ -201,3 +188,21 @@ def test_the_optional_result_cache_answers_repeats_without_scoring(
         assert again == first[2:5] and calls == []  # the 3 most recent: from the cache
         assert cached.get(f"/customers/{known_ids[0]}/prediction").json() == first[0]
         assert calls == [1]  # evicted (size 3): scored again, the same answer
+
+
+def test_the_result_cache_never_answers_for_changed_features(api_settings, known_ids):
+    """A corrected row re-materialized with the same as-of date must be scored afresh."""
+    from api.scoring import _cached_scores
+    from api.serving import ResultCache, ServingState
+
+    settings = api_settings.model_copy(update={"result_cache_size": 10})
+    state = ServingState(settings)
+    state.start()
+    serving = dataclasses.replace(state.current(), cache=ResultCache(10))
+    (row,) = serving.online.read(known_ids[:1])
+    (before,) = _cached_scores(serving, [row], settings)
+    changed = dataclasses.replace(row, features={**row.features, "recency_days": 0})
+    (after,) = _cached_scores(serving, [changed], settings)
+    (fresh,) = dataclasses.replace(serving, cache=None).fast.score([changed.features]).probabilities
+    assert after["probability"] == round(float(fresh), 6)
+    assert row.features["recency_days"] != 0 and after != before

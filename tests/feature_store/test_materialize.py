@@ -17,7 +17,7 @@ import pytest
 import redis
 
 from feature_repo import definitions
-from feature_repo.lookup import get_online_features
+from feature_repo.lookup import get_online_features, get_online_features_via_feast
 from feature_repo.materialize import materialize_latest
 from feature_repo.store import apply_definitions, open_store
 from tests.feature_store.test_feature_store import _assert_online_equals_latest_offline
@@ -89,7 +89,7 @@ def test_sqlite_fast_path_writes_what_stock_feast_writes(warehouse, tmp_path):
         assert fast_rows[table] == stock_rows[table], table  # byte for byte
 
     ids = [*_sample_ids(warehouse.features_dir), "NO-SUCH-CUSTOMER"]
-    assert get_online_features(fast, ids) == get_online_features(stock, ids)
+    assert get_online_features(fast, ids) == get_online_features_via_feast(stock, ids)
     _assert_online_equals_latest_offline(fast, warehouse, ids[:-1])
 
 
@@ -125,7 +125,7 @@ def test_redis_fast_path_writes_what_stock_feast_writes(redis_url, warehouse, tm
     _stock_materialize(stock, warehouse.features_dir)
     stock_hashes = _redis_hashes(client)
     ids = [*_sample_ids(warehouse.features_dir), "NO-SUCH-CUSTOMER"]
-    stock_reads = get_online_features(stock, ids)
+    stock_reads = get_online_features_via_feast(stock, ids)
 
     client.flushall()
     features_dir = _copy_features(warehouse, tmp_path / "features")

@@ -10,6 +10,7 @@ from feature_repo.materialize import materialize_latest
 from feature_repo.store import apply_definitions, open_store
 from tests.conftest import redis_server
 from tests.feature_store.test_feature_store import _assert_online_equals_latest_offline
+from tests.feature_store.test_online_reader import assert_same_reads
 
 
 @pytest.fixture(scope="module")
@@ -31,6 +32,12 @@ def test_redis_online_features_equal_offline(redis_store, warehouse):
     customers = sorted(pd.read_parquet(warehouse.features_dir / "customer_features.parquet")
                        ["customer_id"].unique())[:40]  # fmt: skip
     _assert_online_equals_latest_offline(redis_store, warehouse, customers)
+
+
+def test_redis_reader_equals_feast(redis_store, warehouse):
+    customers = sorted(pd.read_parquet(warehouse.features_dir / "customer_features.parquet")
+                       ["customer_id"].unique())[:60]  # fmt: skip
+    assert_same_reads(redis_store, [*customers, "NOBODY123", customers[0].lower()])
 
 
 def test_redis_unknown_customer_is_not_found(redis_store):
