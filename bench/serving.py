@@ -1,7 +1,8 @@
 """Serving throughput and latency over real HTTP: the API under `wrk`, by customer id.
 
     python -m bench.serving [--connections 1,8,32] [--duration 30] [--models-dir DIR]
-                            [--port P] [--workers 2] [--method get|post]
+                            [--port P] [--workers 2] [--method get|post] [--rate 1000]
+                            [--result-cache N]
 
 Starts the real server (`uvicorn api.main:app --workers N --loop uvloop --http httptools
 --no-access-log`) on a free loopback port, serving the repo's data/ (the Feast store in force)
@@ -9,7 +10,15 @@ and <models-dir>/current; picks up to --ids distinct customer ids that the onlin
 knows (asked through the server's own batch endpoint); then for each connection count runs
 `wrk` with a Lua script that cycles through those ids (each wrk thread from its own offset),
 and reads requests/s, p50/p90/p99/p99.9 and errors (socket errors + non-2xx) from the script's
-`done` summary. A batch of 1,000 ids is timed too: the server's own time from its request log
+`done` summary.
+
+Those runs are closed loops: each connection sends its next request when the last answer
+arrives, so latency = connections / throughput (Little's law) and at 32 connections it
+measures the queue, not the service. The paced run offers a FIXED rate (default 1,000 req/s)
+over 32 connections: wrk's `delay()` hands out send slots on a schedule (read from
+CLOCK_MONOTONIC through LuaJIT's ffi), so its latency is the service time at that load, and
+`behind_schedule` counts sends that could not keep the schedule (0 = no coordinated omission).
+A batch of 1,000 ids is timed too: the server's own time from its request log
 line (median of several) and the client's round trip. The server's RSS (all processes) is
 read before and after the load. Everything is bounded by timeouts, and the server is stopped
 whatever happens. `run(...)` returns the figures as a dict; `main` prints a table.
@@ -39,6 +48,41 @@ LUA = r"""
 local ids = {%(ids)s}
 local method = "%(method)s"
 local counter = 0
+-- paced mode: this thread's share of a fixed request rate (0 = as fast as replies come)
+local interval_ms = %(interval_ms)s
+local next_ms = nil
+late = 0  -- global: read from each thread by done()
+local threads = {}
+local ffi = require("ffi")
+ffi.cdef[[
+typedef struct { long tv_sec; long tv_nsec; } bench_timespec;
+int clock_gettime(int clk_id, bench_timespec *tp);
+]]
+local clock = ffi.new("bench_timespec")
+local function now_ms()
+  ffi.C.clock_gettime(1, clock)  -- CLOCK_MONOTONIC
+  return tonumber(clock.tv_sec) * 1000 + tonumber(clock.tv_nsec) / 1e6
+end
+
+-- wrk calls delay() before each request of every connection: hand out send slots on a
+-- fixed schedule, so the offered rate does not depend on how fast the server answers
+-- (no coordinated omission as long as `late` stays 0)
+function delay()
+  if interval_ms == 0 then return 0 end
+  local now = now_ms()
+  if next_ms == nil then next_ms = now end
+  next_ms = next_ms + interval_ms
+  local wait = next_ms - now
+  if wait < 0 then
+    late = late + 1
+    return 0
+  end
+  return math.floor(wait)
+end
+
+function setup(thread)
+  table.insert(threads, thread)
+end
 
 function init(args)
   math.randomseed(os.time() + tonumber(tostring({}):sub(8), 16) %% 100000)
@@ -57,13 +101,15 @@ end
 
 function done(summary, latency, requests)
   local e = summary.errors
+  local behind = 0
+  for _, thread in ipairs(threads) do behind = behind + thread:get("late") end
   io.write(string.format(
     "BENCH_JSON {\"requests\": %%d, \"duration_us\": %%d, \"connect\": %%d, \"read\": %%d, " ..
     "\"write\": %%d, \"status\": %%d, \"timeout\": %%d, \"p50\": %%d, \"p90\": %%d, " ..
-    "\"p99\": %%d, \"p999\": %%d, \"max\": %%d, \"mean\": %%.1f}\n",
+    "\"p99\": %%d, \"p999\": %%d, \"max\": %%d, \"mean\": %%.1f, \"late\": %%d}\n",
     summary.requests, summary.duration, e.connect, e.read, e.write, e.status, e.timeout,
     latency:percentile(50), latency:percentile(90), latency:percentile(99),
-    latency:percentile(99.9), latency.max, latency.mean))
+    latency:percentile(99.9), latency.max, latency.mean, behind))
 end
 """
 
@@ -199,6 +245,7 @@ def _wrk(
         "requests_per_s": round(raw["requests"] / seconds, 1),
         "errors": errors,
         "non_2xx": raw["status"],
+        "behind_schedule": raw["late"],
         "latency_ms": {
             k: round(raw[k] / 1000, 3) for k in ("p50", "p90", "p99", "p999", "max", "mean")
         },
@@ -212,6 +259,9 @@ def run(
     port: int | None = None,
     workers: int = 2,
     method: str = "get",
+    paced_rate: int = 1000,
+    paced_connections: int = 32,
+    result_cache: int | None = None,
     n_ids: int = 5000,
     batch_repeats: int = 7,
     wrk_threads: int = 2,
@@ -224,6 +274,8 @@ def run(
     env = {**os.environ, **(extra_env or {})}
     if models_dir is not None:
         env["API_MODELS_DIR"] = str(Path(models_dir).resolve())
+    if result_cache is not None:
+        env["API_RESULT_CACHE_SIZE"] = str(result_cache)
     command = [
         sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1",
         "--port", str(port), "--workers", str(workers), "--loop", "uvloop",
@@ -233,6 +285,7 @@ def run(
         "server_command": " ".join(command[1:]),
         "load_before": os.getloadavg(),
         "cpus": os.cpu_count(),
+        "result_cache": env.get("API_RESULT_CACHE_SIZE", "default (api.settings)"),
     }
     with tempfile.TemporaryDirectory(prefix="bench_serving_") as tmp:
         log_path = Path(tmp) / "server.log"
@@ -250,13 +303,20 @@ def run(
             result["model"] = {"version": model["version"], "model": model["model"]}
             ids = _known_ids(base_url, n_ids)
             result["distinct_ids"] = len(ids)
-            script = Path(tmp) / "ids.lua"
             quoted = ",".join(f'"{i}"' for i in ids)
-            script.write_text(LUA % {"ids": quoted, "method": method})
+            script = Path(tmp) / "ids.lua"
+            script.write_text(LUA % {"ids": quoted, "method": method, "interval_ms": 0})
+            paced = Path(tmp) / "paced.lua"
+            paced_threads = min(wrk_threads, paced_connections)
+            interval = paced_threads * 1000 / paced_rate if paced_rate else 0
+            paced.write_text(LUA % {"ids": quoted, "method": method, "interval_ms": interval})
             # warm every worker (lazy set-up, page cache) before measuring
             _wrk(base_url, script, connections=max(connections), duration=3, threads=wrk_threads)
             result["rss_mb_before"] = round(_tree_rss_mb(process.pid), 1)
             result["runs"] = [_wrk(base_url, script, c, duration, wrk_threads) for c in connections]
+            if paced_rate:
+                result["paced"] = _wrk(base_url, paced, paced_connections, duration, wrk_threads)
+                result["paced"]["offered_per_s"] = paced_rate
             result["batch_1000"] = _batch(base_url, ids, log_path, batch_repeats)
             result["rss_mb_after"] = round(_tree_rss_mb(process.pid), 1)
         finally:
@@ -275,6 +335,7 @@ def run(
 def _table(result: dict[str, Any]) -> str:
     lines = [
         f"server: {result['server_command']}",
+        f"result cache: {result['result_cache']}",
         f"model: {result['model']['version']} ({result['model']['model']}); "
         f"{result['distinct_ids']} distinct ids; {result['cpus']} CPUs; load average before "
         f"{'/'.join(f'{x:.2f}' for x in result['load_before'])}, after "
@@ -290,6 +351,16 @@ def _table(result: dict[str, Any]) -> str:
             f"{lat['p90']:>8.2f} {lat['p99']:>8.2f} {lat['p999']:>9.2f} {lat['max']:>8.2f} "
             f"{r['errors']:>7}"
         )
+    paced = result.get("paced")
+    if paced:
+        lat = paced["latency_ms"]
+        lines += [
+            "",
+            f"paced: {paced['offered_per_s']} req/s offered over {paced['connections']} "
+            f"connections → {paced['requests_per_s']:.1f} req/s served, p50 {lat['p50']:.2f} ms, "
+            f"p99 {lat['p99']:.2f} ms, p99.9 {lat['p999']:.2f} ms, {paced['errors']} errors, "
+            f"{paced['behind_schedule']} sends behind schedule",
+        ]
     batch = result["batch_1000"]
     server, client = batch["server_ms"] or {}, batch["client_ms"] or {}
     lines += [
@@ -314,6 +385,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--method", choices=("get", "post"), default="get")
     parser.add_argument("--ids", type=int, default=5000, help="distinct ids to cycle through")
+    parser.add_argument(
+        "--rate", type=int, default=1000,
+        help="the paced run's fixed request rate over --paced-connections (0: skip it)",
+    )  # fmt: skip
+    parser.add_argument("--paced-connections", type=int, default=32)
+    parser.add_argument(
+        "--result-cache", type=int, default=None,
+        help="API_RESULT_CACHE_SIZE for the server (0: score every request; default: the "
+        "API's default)",
+    )  # fmt: skip
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = parser.parse_args(argv)
     result = run(
@@ -323,6 +404,9 @@ def main(argv: list[str] | None = None) -> None:
         port=args.port,
         workers=args.workers,
         method=args.method,
+        paced_rate=args.rate,
+        paced_connections=args.paced_connections,
+        result_cache=args.result_cache,
         n_ids=args.ids,
     )
     print(_table(result))
