@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from feature_repo.contract import feature_columns
@@ -26,6 +27,9 @@ EXTRA_BOUNDS: dict[str, tuple[float | None, float | None]] = {
     "age": (0, 130),
 }
 MAX_CATEGORY_LENGTH = 100
+# the models read numbers as float32 (XGBoost's DMatrix, the fast path's trees): a larger
+# magnitude becomes inf, which XGBoost refuses with an error (a 500 before this bound)
+LARGEST_NUMBER = float(np.finfo(np.float32).max)
 
 
 @dataclass(frozen=True)
@@ -71,7 +75,9 @@ def _field(feature: FeatureInput) -> tuple[Any, Any]:
     python_type = PYTHON_TYPES[feature.data_type]
     constraints: dict[str, Any] = {"description": feature.description}
     if python_type in (int, float):
-        constraints.update(ge=feature.minimum, le=feature.maximum)
+        low = -LARGEST_NUMBER if feature.minimum is None else feature.minimum
+        high = LARGEST_NUMBER if feature.maximum is None else feature.maximum
+        constraints.update(ge=python_type(low), le=python_type(high))
     if python_type is float:
         constraints["allow_inf_nan"] = False
     if python_type is str:

@@ -79,9 +79,7 @@ class OnlineReader:
         by_id: dict[str, OnlineFeatures] = {}
         for start in range(0, len(unique), _IDS_PER_QUERY):
             part = unique[start : start + _IDS_PER_QUERY]
-            for customer_id, (values, seconds) in zip(
-                part, self._backend.read(part), strict=True
-            ):
+            for customer_id, (values, seconds) in zip(part, self._backend.read(part), strict=True):
                 if seconds is None:
                     by_id[customer_id] = OnlineFeatures(customer_id, found=False)
                 else:
@@ -176,6 +174,7 @@ class _ProviderBackend(_Backend):
         self.config = store.config
         self.provider = get_provider(store.config)
         self.views = views
+        _fail_fast(self.provider.online_store, self.config.online_store)
 
     def read(self, ids: list[str]) -> list[tuple[dict[str, Any], int | None]]:
         values: list[dict[str, Any]] = [{} for _ in ids]
@@ -197,6 +196,23 @@ class _ProviderBackend(_Backend):
                 if seconds and (stamps[i] is None or seconds < stamps[i]):
                     stamps[i] = seconds
         return list(zip(values, stamps, strict=True))
+
+
+def _fail_fast(online_store: Any, online_config: Any) -> None:
+    """A Redis that is down answers "unreachable" at once, instead of after redis-py's default
+    three retries with exponential back-off (seconds per request, on the API's event loop):
+    no retries, one-second socket timeouts. The API reports 503 and recovers by itself."""
+    if getattr(online_config, "type", "") != "redis" or not hasattr(online_store, "_get_client"):
+        return
+    from redis import Redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    client = online_store._get_client(online_config)
+    if not isinstance(client, Redis):  # cluster / sentinel clients keep their own policy
+        return
+    client.set_retry(Retry(NoBackoff(), 0))
+    client.connection_pool.connection_kwargs.update(socket_connect_timeout=1.0, socket_timeout=1.0)
 
 
 class _EntityKeyEncoder:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
@@ -20,14 +21,19 @@ FeatureValues = feature_values_model()
 NOT_FOUND = {404: {"description": "the customer is not in the online store"}}
 UNAVAILABLE = {503: {"description": "no model loaded, or the online store is unreachable"}}
 
-router = APIRouter(prefix="/predict", tags=["predictions"])
+# FastAPI answers 400 to a body it cannot decode (not UTF-8), before any validation
+UNDECODABLE = {400: {"description": "the body cannot be decoded as JSON text"}}
+
+router = APIRouter(prefix="/predict", tags=["predictions"], responses=UNDECODABLE)
 customers = APIRouter(prefix="/customers", tags=["predictions"])
 
 
 def _one(serving: Serving, customer_id: str, settings: Settings) -> Response:
     (item,) = predict_customers(serving, [customer_id], settings)
     if item["status"] == "invalid":
-        raise HTTPException(422, item["error"])
+        # shaped like FastAPI's own 422 (HTTPValidationError), which /openapi.json documents
+        error = {"type": "value_error", "loc": ("path", "customer_id"), "msg": item["error"]}
+        raise RequestValidationError([{**error, "input": customer_id}])
     if item["prediction"] is None:
         raise HTTPException(404, not_found_message(customer_id))
     return Response(json_bytes(item["prediction"]), media_type="application/json")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 import api.scoring
@@ -90,6 +92,9 @@ def test_batch_makes_one_lookup_and_one_model_call(client, known_ids, monkeypatc
 
     monkeypatch.setattr(api.scoring, "lookup", counting_lookup)
     monkeypatch.setattr(api.scoring, "score_rows", counting_score)
+    # without the result cache, which would answer ids earlier tests scored already
+    state = client.app.state.serving
+    monkeypatch.setattr(state, "_serving", dataclasses.replace(state.current(), cache=None))
     response = client.post("/predict/batch", json={"customer_ids": known_ids})
     assert response.json()["found"] == len(known_ids)
     assert calls == {"lookup": 1, "score": 1}
