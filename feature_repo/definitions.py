@@ -18,7 +18,23 @@ except ModuleNotFoundError:  # pragma: no cover - `feast apply` runs from this f
     from contract import REPO_ROOT, feature_columns
 
 OWNER = "data-platform@retailer.example"
-FEATURES_DIR = Path(os.environ.get("FEATURES_DIR", REPO_ROOT / "data" / "features")).resolve()
+# relative to the repository root, as dbt and the README use it (`feast apply` runs in this folder)
+FEATURES_DIR = (REPO_ROOT / os.environ.get("FEATURES_DIR", "data/features")).resolve()
+
+
+def features_path(features_dir: Path) -> str:
+    """Where the customer_features rows are under ``features_dir``: dbt's single Parquet file,
+    or, when only that is absent and a `python -m backfill` output is there, every partition
+    of its ``customer_features/as_of_date=YYYY-MM-DD/`` folders. Same columns either way:
+    DuckDB reads the hive folder name back as the as_of_date DATE column. The backfill renames
+    a partition into place only once it is complete, so the glob never sees half of one."""
+    features_dir = Path(features_dir).resolve()
+    single = features_dir / "customer_features.parquet"
+    partitioned = features_dir / "customer_features"
+    if not single.exists() and partitioned.is_dir():
+        return str(partitioned / "as_of_date=*" / "*.parquet")
+    return str(single)
+
 
 # dbt data_type → Feast type
 FEAST_TYPES = {"bigint": Int64, "double": Float64, "varchar": String, "boolean": Bool}
@@ -36,13 +52,14 @@ customer = Entity(
 )
 
 # ---------------------------------------------------------------------------------------------
-# Data source: the dbt mart, one row per customer per as-of date
+# Data source: the dbt mart (or the backfill's output), one row per customer per as-of date
 # ---------------------------------------------------------------------------------------------
 customer_features_source = FileSource(
     name="customer_features_source",
-    path=str(FEATURES_DIR / "customer_features.parquet"),
+    path=features_path(FEATURES_DIR),
     timestamp_field="event_timestamp",
-    description="dbt mart customer_features (Parquet), stamped at the end of each as-of day.",
+    description="dbt mart customer_features (Parquet; or a backfill's as-of partitions), "
+    "stamped at the end of each as-of day.",
     tags={"dbt_model": "customer_features"},
     owner=OWNER,
 )

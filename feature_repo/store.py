@@ -49,13 +49,14 @@ def open_store(
 def apply_definitions(store: FeatureStore, features_dir: Path | None = None) -> None:
     """`feast apply` from Python: register the entity, views and service of definitions.py.
 
-    features_dir: read the marts from there instead of FEATURES_DIR / data/features.
+    features_dir: read the marts from there instead of FEATURES_DIR / data/features (dbt's
+    customer_features.parquet, or a backfill output folder: see definitions.features_path).
     """
     from feature_repo import definitions
 
     if features_dir is not None:
         source = definitions.customer_features_source
-        source.file_options.uri = str(Path(features_dir).resolve() / "customer_features.parquet")
+        source.file_options.uri = definitions.features_path(Path(features_dir))
 
     store.apply(
         [

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import duckdb
 import numpy as np
 import pandas as pd
@@ -24,6 +26,19 @@ def test_every_contract_column_is_in_exactly_one_view_with_its_type():
     for view in definitions.FEATURE_VIEWS:
         for f in view.features:
             assert f.dtype == definitions.FEAST_TYPES[contract[f.name]], f.name
+
+
+def test_feast_apply_reads_only_the_definitions():
+    """`feast apply` imports every module in feature_repo/ not in .feastignore, from inside
+    the folder, where `feature_repo.*` imports fail: each helper module must be listed."""
+    folder = Path(definitions.__file__).parent
+    ignored = {
+        line.strip()
+        for line in (folder / ".feastignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    }
+    modules = {p.name for p in folder.glob("*.py")}
+    assert modules - ignored == {"definitions.py"}
 
 
 def test_the_parquet_mart_has_the_contract_schema(warehouse):
