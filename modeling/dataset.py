@@ -94,3 +94,10 @@ def split_by_as_of(
     valid = frame[frame["as_of_date"].isin(validation)]
     test = frame[frame["as_of_date"] == test_date]
     return train, valid, test
+
+
+def at_most(frame: pd.DataFrame, rows: int | None, seed: int) -> pd.DataFrame:
+    """A seeded random sample of `rows` rows, kept in their original order; all if fewer."""
+    if not rows or len(frame) <= rows:
+        return frame
+    return frame.sample(n=rows, random_state=seed).sort_index()

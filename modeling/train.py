@@ -34,7 +34,14 @@ from modeling.artifact import promote, save_artifact
 from modeling.bgnbd import BGNBD
 from modeling.candidates import CANDIDATES, fit_calibrator, raw_proba
 from modeling.crossval import cross_validate
-from modeling.dataset import LABEL, feature_spec, load_labels, split_by_as_of, training_frame
+from modeling.dataset import (
+    LABEL,
+    at_most,
+    feature_spec,
+    load_labels,
+    split_by_as_of,
+    training_frame,
+)
 from modeling.evaluate import (
     best_f1_threshold,
     probability_metrics,
@@ -138,8 +145,22 @@ def _permutation_importance(
     return pd.DataFrame(out)
 
 
-def run(settings: TrainSettings) -> int:
-    started = time.perf_counter()
+class Stopwatch:
+    """Wall seconds per stage of a run (each lap ends one), logged and kept for metrics.json."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.seconds[stage] = round(now - self._last, 2)
+        self._last = now
+        log.info("stage %s: %.1f s", stage, self.seconds[stage])
+
+
+def _load(settings: TrainSettings):
+    """(feature spec, training frame) from dbt's labels joined point-in-time by Feast."""
     store = open_store(data_dir=settings.feast_data_dir)
     spec = feature_spec(store)
     labels = load_labels(settings.labels_path)
@@ -151,22 +172,34 @@ def run(settings: TrainSettings) -> int:
             f"{window}; rebuild with `dbt build --vars 'label_window_days: {window}'`"
         )
     log.info("building the training set from Feast (%s labels)", f"{len(labels):,}")
-    frame = training_frame(store, labels)
+    return spec, training_frame(store, labels)
+
+
+def run(settings: TrainSettings) -> int:
+    started = time.perf_counter()
+    clock = Stopwatch()
+    spec, frame = _load(settings)
+    clock.lap("training set from Feast")
+    window = settings.label_window_days
     train, valid, test = split_by_as_of(
         frame, settings.validation_dates, window, settings.test_as_of
     )
     test_date = test["as_of_date"].iloc[0]
+    # the models fit on a seeded sample of the training rows when there are very many of them
+    fit_rows = at_most(train, settings.max_train_rows, settings.seed)
     log.info(
-        "train %s rows (%s → %s), validation %s rows, test %s rows (as of %s)",
+        "train %s rows (%s → %s; models fit on %s), validation %s rows, test %s rows (as of %s)",
         f"{len(train):,}",
         train["as_of_date"].min(),
         train["as_of_date"].max(),
+        f"{len(fit_rows):,}",
         f"{len(valid):,}",
         f"{len(test):,}",
         test_date,
     )
-    x_train, x_valid, x_test = (as_model_input(part, spec) for part in (train, valid, test))
-    y_train, y_valid, y_test = (part[LABEL].to_numpy() for part in (train, valid, test))
+    x_train, x_valid, x_test = (as_model_input(part, spec) for part in (fit_rows, valid, test))
+    y_train, y_valid, y_test = (part[LABEL].to_numpy() for part in (fit_rows, valid, test))
+    clock.lap("split by as-of date")
 
     results: dict[str, dict] = {}
     fitted = {}
@@ -196,6 +229,7 @@ def run(settings: TrainSettings) -> int:
             results[key]["test"]["roc_auc"],
             results[key]["test"]["pr_auc"],
         )
+        clock.lap(f"fit, calibrate, evaluate {key}")
 
     bgnbd = BGNBD.fit_frame(train, seed=settings.seed)
     bg_valid = bgnbd.predict_frame(valid, window)
@@ -214,13 +248,22 @@ def run(settings: TrainSettings) -> int:
             "parameters": bgnbd.as_dict(),
         },
     }
+    clock.lap("baselines")
     if settings.cv_folds > 0:
         known = pd.concat([train, valid])
         cv = cross_validate(
-            known, spec, settings.models, test_date, window, settings.cv_folds, settings.seed
+            known,
+            spec,
+            settings.models,
+            test_date,
+            window,
+            settings.cv_folds,
+            settings.seed,
+            max_rows=settings.cv_max_rows,
         )
         for key, entry in {**results, **baselines}.items():
             entry["cv"] = cv[key]
+        clock.lap("cross-validation")
     metric = settings.selection_metric
     chosen = max(results, key=lambda k: results[k]["validation"][metric])
     chosen_score = results[chosen]["test"][metric]
@@ -231,6 +274,7 @@ def run(settings: TrainSettings) -> int:
     preprocessor, estimator, calibrator, threshold = fitted[chosen]
     oracle = _oracle(settings.ground_truth, test, window)
     slices = slice_metrics(test, y_test, test_proba[chosen], threshold)
+    clock.lap("oracle and slices")
     metrics = {
         "selection_metric": metric,
         "chosen": chosen,
@@ -240,7 +284,10 @@ def run(settings: TrainSettings) -> int:
         "cv_protocol": (
             f"expanding window by as-of date, up to {settings.cv_folds} folds; a fold trains on "
             f"dates whose {window}-day label window ends by its validation date; only dates "
-            f"whose label window ends by the test date {test_date}; raw (uncalibrated) scores"
+            f"whose label window ends by the test date {test_date}; at most "
+            f"{settings.cv_max_rows or 'all'} training and validation rows per fold (seeded "
+            "samples); "
+            "raw (uncalibrated) scores"
         ),
         "slices": {"model": chosen, "date": str(test_date), **slices},
         "gate": {
@@ -264,7 +311,12 @@ def run(settings: TrainSettings) -> int:
             "validation": [str(valid["as_of_date"].min()), str(valid["as_of_date"].max())],
             "test": str(test_date),
         },
-        "rows": {"train": len(train), "validation": len(valid), "test": len(test)},
+        "rows": {
+            "train": len(train),
+            "train_fitted": len(fit_rows),
+            "validation": len(valid),
+            "test": len(test),
+        },
         "threshold": threshold,
         "metrics": results[chosen]["test"],
         "seed": settings.seed,
@@ -280,7 +332,11 @@ def run(settings: TrainSettings) -> int:
         calibrator=calibrator,
         metadata=metadata,
     )
-    (directory / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    clock.lap("artifact")
+    permutation = _permutation_importance(
+        preprocessor, estimator, x_test, y_test, settings.permutation_rows, settings.seed
+    )
+    clock.lap("permutation importance")
     scores = {results[k]["name"]: test_proba[k] for k in results}
     scores[baselines["bgnbd"]["name"]] = bg_test
     scores[baselines["recency"]["name"]] = -test["recency_days"].to_numpy(float)
@@ -301,13 +357,14 @@ def run(settings: TrainSettings) -> int:
                 "BG/NBD": baselines["bgnbd"]["test"]["confusion_matrix"],
             },
             native_importance=_native_importance(preprocessor, estimator, spec),
-            permutation_importance=_permutation_importance(
-                preprocessor, estimator, x_test, y_test, settings.permutation_rows, settings.seed
-            ),
+            permutation_importance=permutation,
             slices=slices,
         ),
     )
+    clock.lap("report")
     elapsed = time.perf_counter() - started
+    metrics["seconds"] = {**clock.seconds, "total": round(elapsed, 2)}
+    (directory / "metrics.json").write_text(json.dumps(metrics, indent=2))
     _print_comparison(metrics, str(test_date))
     if not gate_passed:
         print(
@@ -394,6 +451,13 @@ def parse_args(argv: list[str] | None) -> TrainSettings:
         help="expanding-window folds by as-of date for the comparison; 0 = none (%(default)s)",
     )
     parser.add_argument(
+        "--max-train-rows",
+        type=int,
+        default=defaults.max_train_rows,
+        help="fit the models on a seeded sample of this many training rows when there are "
+        "more; 0 = all (%(default)s)",
+    )
+    parser.add_argument(
         "--ground-truth",
         type=Path,
         default=None,
@@ -415,6 +479,7 @@ def parse_args(argv: list[str] | None) -> TrainSettings:
         test_as_of=args.test_as_of,
         models_dir=args.models_dir.resolve(),
         cv_folds=max(args.cv_folds, 0),
+        max_train_rows=max(args.max_train_rows, 0),
         ground_truth=args.ground_truth.resolve() if args.ground_truth else default_ground_truth(),
     )
 

@@ -51,3 +51,33 @@ def test_cross_validation_in_metrics_follows_the_rule(trained_models):
             last_train = date.fromisoformat(fold["train_dates"][1])
             assert last_train + timedelta(days=30) <= valid
             assert valid + timedelta(days=30) <= test_date
+
+
+def test_best_f1_threshold_matches_scoring_every_cut():
+    import numpy as np
+    from sklearn.metrics import f1_score
+
+    from modeling.evaluate import best_f1_threshold
+
+    rng = np.random.default_rng(3)
+    for rounded in (False, True):
+        proba = rng.random(3000)
+        proba = np.round(proba, 2) if rounded else proba
+        y = (rng.random(3000) < proba * 0.6).astype(int)
+        cuts = np.unique(np.round(proba, 4))
+        if len(cuts) > 400:
+            cuts = np.quantile(proba, np.linspace(0.01, 0.99, 199))
+        scores = [f1_score(y, (proba >= c).astype(int)) for c in cuts]
+        assert best_f1_threshold(y, proba) == cuts[int(np.argmax(scores))]
+
+
+def test_row_caps_are_seeded_samples_in_order():
+    import pandas as pd
+
+    from modeling.dataset import at_most
+
+    frame = pd.DataFrame({"x": range(1000)})
+    assert at_most(frame, 0, 1) is frame and at_most(frame, 5000, 1) is frame
+    first, again = at_most(frame, 100, 1), at_most(frame, 100, 1)
+    assert len(first) == 100 and first.equals(again)
+    assert first.index.is_monotonic_increasing
