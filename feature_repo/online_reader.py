@@ -13,8 +13,10 @@ reader is built, and:
   null) goes through Feast's own ProtoValue parsing + `feast_value_type_to_python_type`,
   memoized by blob (they repeat: categories, counts). The event timestamp is read as the
   integer Feast stored (`adapt_datetime_epoch`).
-- any other online store (Redis): Feast's `Provider.online_read` per view, which is what
-  get_online_features calls underneath.
+- any other online store (Redis): Feast's own `get_online_features` with the FeatureService
+  resolved once (`lookup.get_online_features_via_feast`): for Redis it reads all views of an
+  entity in one round trip, faster than any per-view read from outside. A Redis client is set
+  to fail fast (no retries, 1 s timeouts) so an outage is a prompt 503, not a stalled server.
 
 Either way the answer is what `feature_repo.lookup.get_online_features_via_feast` gives
 (tests/feature_store/test_online_reader.py checks found, as-of time and every value, on SQLite
@@ -35,14 +37,17 @@ from typing import Any
 from feast import FeatureStore
 from feast.infra.key_encoding_utils import serialize_entity_key
 from feast.infra.online_stores.helpers import compute_table_id
-from feast.infra.provider import get_provider
 from feast.protos.feast.types.EntityKey_pb2 import EntityKey as EntityKeyProto
 from feast.protos.feast.types.Value_pb2 import Value as ValueProto
 from feast.type_map import feast_value_type_to_python_type
 from feast.value_type import ValueType
-from google.protobuf.timestamp_pb2 import Timestamp
 
-from feature_repo.lookup import FEATURE_SERVICE, OnlineFeatures, normalize_customer_id
+from feature_repo.lookup import (
+    FEATURE_SERVICE,
+    OnlineFeatures,
+    get_online_features_via_feast,
+    normalize_customer_id,
+)
 
 _DOUBLE_TAG = 0x29  # ValueProto field 5 (double_val), wire type 1: tag byte + 8 bytes
 _unpack_double = struct.Struct("<d").unpack_from
@@ -65,13 +70,17 @@ class OnlineReader:
             features = [f.name for f in projection.features]
             self.views.append((view, features, join_key))
             self.names.extend(features)
+        self.store = store
+        self._sqlite: _SqliteBackend | None = None
         if getattr(self.config.online_store, "type", "") == "sqlite":
-            self._backend: _Backend = _SqliteBackend(store, self.views)
+            self._sqlite = _SqliteBackend(store, self.views)
         else:
-            self._backend = _ProviderBackend(store, self.views)
+            _fail_fast(store._get_provider().online_store, self.config.online_store)
 
     def read(self, customer_ids: Sequence[str]) -> list[OnlineFeatures]:
         """One read for all ids (one query per 5,000 on SQLite); results in request order."""
+        if self._sqlite is None:
+            return get_online_features_via_feast(self.store, list(customer_ids))
         ids = [normalize_customer_id(c) for c in customer_ids]
         if not ids:
             return []
@@ -79,7 +88,7 @@ class OnlineReader:
         by_id: dict[str, OnlineFeatures] = {}
         for start in range(0, len(unique), _IDS_PER_QUERY):
             part = unique[start : start + _IDS_PER_QUERY]
-            for customer_id, (values, seconds) in zip(part, self._backend.read(part), strict=True):
+            for customer_id, (values, seconds) in zip(part, self._sqlite.read(part), strict=True):
                 if seconds is None:
                     by_id[customer_id] = OnlineFeatures(customer_id, found=False)
                 else:
@@ -89,13 +98,7 @@ class OnlineReader:
         return [by_id[c] for c in ids]
 
 
-class _Backend:
-    def read(self, ids: list[str]) -> list[tuple[dict[str, Any], int | None]]:
-        """Per id: the feature values found, and the oldest view timestamp (None: absent)."""
-        raise NotImplementedError
-
-
-class _SqliteBackend(_Backend):
+class _SqliteBackend:
     def __init__(self, store: FeatureStore, views: list[tuple[Any, list[str], str]]) -> None:
         from feast.infra.online_stores.sqlite import SqliteOnlineStore
 
@@ -167,37 +170,6 @@ class _SqliteBackend(_Backend):
         return out
 
 
-class _ProviderBackend(_Backend):
-    """Feast's own `Provider.online_read` per view (Redis and every other online store)."""
-
-    def __init__(self, store: FeatureStore, views: list[tuple[Any, list[str], str]]) -> None:
-        self.config = store.config
-        self.provider = get_provider(store.config)
-        self.views = views
-        _fail_fast(self.provider.online_store, self.config.online_store)
-
-    def read(self, ids: list[str]) -> list[tuple[dict[str, Any], int | None]]:
-        values: list[dict[str, Any]] = [{} for _ in ids]
-        stamps: list[int | None] = [None] * len(ids)
-        for view, names, join_key in self.views:
-            keys = [
-                EntityKeyProto(join_keys=[join_key], entity_values=[ValueProto(string_val=c)])
-                for c in ids
-            ]
-            rows = self.provider.online_read(self.config, view, keys, names)
-            for i, (stamp, found) in enumerate(rows):
-                if found is None:
-                    continue
-                for name in names:
-                    value = found.get(name)
-                    if value is not None:
-                        values[i][name] = feast_value_type_to_python_type(value)
-                seconds = _seconds(stamp) if stamp is not None else 0
-                if seconds and (stamps[i] is None or seconds < stamps[i]):
-                    stamps[i] = seconds
-        return list(zip(values, stamps, strict=True))
-
-
 def _fail_fast(online_store: Any, online_config: Any) -> None:
     """A Redis that is down answers "unreachable" at once, instead of after redis-py's default
     three retries with exponential back-off (seconds per request, on the API's event loop):
@@ -259,10 +231,3 @@ def _file_identity(path: str) -> tuple[int, int]:
 
 def _quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
-
-
-def _seconds(stamp: datetime) -> int:
-    """Whole seconds, as Feast's response proto (and so get_online_features) gives them."""
-    proto = Timestamp()
-    proto.FromDatetime(stamp)
-    return proto.seconds
