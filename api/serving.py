@@ -80,7 +80,8 @@ def compile_fast(model: LoadedModel) -> FastModel | None:
 def build_serving(store: FeatureStore, settings: Settings) -> Serving:
     model = load_checked_model(store, settings)
     cache = ResultCache(settings.result_cache_size) if settings.result_cache_size else None
-    return Serving(store, model, compile_fast(model), OnlineReader(store), cache)
+    online = OnlineReader(store, cache_size=settings.feature_cache_size)
+    return Serving(store, model, compile_fast(model), online, cache)
 
 
 def _single_threaded(model: LoadedModel) -> LoadedModel:

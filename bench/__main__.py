@@ -145,7 +145,7 @@ def run_tier(tier: str, sections: set[str]) -> dict:
             # the repo's own data/ and models/current: run `make pipeline` first
             from bench.serving import run as serving_run
 
-            # scoring every request, and with the API's default result cache
+            # reading the store and scoring on every request, and with the API's default caches
             duration = 30 if tier == "s" else 60
             results["serving"] = {
                 "no cache": serving_run(duration=duration, result_cache=0),

@@ -196,12 +196,12 @@ def _serving(d: dict) -> list[str]:
         "p99 ≤ 15 ms at 32 connections, 0 errors; batch of 1,000 ≤ 50 ms server time; Feast's "
         "own feature server (features only, no model): p99 4.6 ms at ~720 req/s per pod.",
         "",
-        "| result cache | load | req/s | p50 ms | p99 ms | p99.9 ms | errors |",
+        "| caches (size) | load | req/s | p50 ms | p99 ms | p99.9 ms | errors |",
         "|---|---|---|---|---|---|---|",
     ]
     for label, v in variants.items():
         lines += _serving_runs(f"{label} ({v['result_cache']})", v)
-    lines += ["", "| result cache | batch of 1,000: server ms (min / median / max) | "
+    lines += ["", "| caches | batch of 1,000: server ms (min / median / max) | "
               "client ms | server RSS MB before → after |", "|---|---|---|---|"]  # fmt: skip
     for label, v in variants.items():
         b = v["batch_1000"]

@@ -274,8 +274,9 @@ def run(
     env = {**os.environ, **(extra_env or {})}
     if models_dir is not None:
         env["API_MODELS_DIR"] = str(Path(models_dir).resolve())
-    if result_cache is not None:
+    if result_cache is not None:  # both of the API's caches: scored answers, online features
         env["API_RESULT_CACHE_SIZE"] = str(result_cache)
+        env["API_FEATURE_CACHE_SIZE"] = str(result_cache)
     command = [
         sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1",
         "--port", str(port), "--workers", str(workers), "--loop", "uvloop",
@@ -392,8 +393,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--paced-connections", type=int, default=32)
     parser.add_argument(
         "--result-cache", type=int, default=None,
-        help="API_RESULT_CACHE_SIZE for the server (0: score every request; default: the "
-        "API's default)",
+        help="API_RESULT_CACHE_SIZE and API_FEATURE_CACHE_SIZE for the server (0: read the "
+        "store and score on every request; default: the API's defaults)",
     )  # fmt: skip
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = parser.parse_args(argv)

@@ -57,9 +57,15 @@ _IDS_PER_QUERY = 5_000  # × 3 views stays far below SQLite's 32,766 bound param
 
 
 class OnlineReader:
-    """The FeatureService's features for customer ids; views resolved once, at construction."""
+    """The FeatureService's features for customer ids; views resolved once, at construction.
 
-    def __init__(self, store: FeatureStore) -> None:
+    cache_size (SQLite only): keep up to this many customers' answers in memory. Every read
+    first asks SQLite for `PRAGMA data_version`, which changes whenever another connection
+    (a `make materialize`) commits, and empties the cache then; a replaced database file
+    empties it too. So a cached answer is always what the store holds now. 0 = no cache.
+    """
+
+    def __init__(self, store: FeatureStore, cache_size: int = 0) -> None:
         self.config = store.config
         service = store.get_feature_service(FEATURE_SERVICE)
         self.views: list[tuple[Any, list[str], str]] = []
@@ -71,6 +77,10 @@ class OnlineReader:
             self.views.append((view, features, join_key))
             self.names.extend(features)
         self.store = store
+        self.cache_size = cache_size
+        self._cache: dict[str, OnlineFeatures] = {}
+        self._generation = 0  # bumped on every emptying: a read begun before it stores nothing
+        self._lock = threading.Lock()
         self._sqlite: _SqliteBackend | None = None
         if getattr(self.config.online_store, "type", "") == "sqlite":
             self._sqlite = _SqliteBackend(store, self.views)
@@ -86,16 +96,43 @@ class OnlineReader:
             return []
         unique = list(dict.fromkeys(ids))
         by_id: dict[str, OnlineFeatures] = {}
+        if self.cache_size:
+            generation = self._forget_if_changed()
+            cache = self._cache
+            by_id = {c: cache[c] for c in unique if c in cache}
+            if by_id:
+                unique = [c for c in unique if c not in by_id]
+        fetched: dict[str, OnlineFeatures] = {}
         for start in range(0, len(unique), _IDS_PER_QUERY):
             part = unique[start : start + _IDS_PER_QUERY]
             for customer_id, (values, seconds) in zip(part, self._sqlite.read(part), strict=True):
                 if seconds is None:
-                    by_id[customer_id] = OnlineFeatures(customer_id, found=False)
+                    fetched[customer_id] = OnlineFeatures(customer_id, found=False)
                 else:
                     features = {n: values.get(n) for n in self.names}
                     as_of = datetime.fromtimestamp(seconds, tz=UTC)
-                    by_id[customer_id] = OnlineFeatures(customer_id, True, features, as_of)
+                    fetched[customer_id] = OnlineFeatures(customer_id, True, features, as_of)
+        if self.cache_size and fetched:
+            self._remember(fetched, generation)
+        by_id.update(fetched)
         return [by_id[c] for c in ids]
+
+    def _forget_if_changed(self) -> int:
+        if self._sqlite is not None and self._sqlite.changed():
+            with self._lock:
+                self._cache = {}
+                self._generation += 1
+        return self._generation
+
+    def _remember(self, rows: dict[str, OnlineFeatures], generation: int) -> None:
+        with self._lock:
+            if generation != self._generation:  # the store changed while we read
+                return
+            cache = self._cache
+            for customer_id, row in rows.items():
+                if len(cache) >= self.cache_size:
+                    cache.pop(next(iter(cache)))  # the oldest entry
+                cache[customer_id] = row
 
 
 class _SqliteBackend:
@@ -134,7 +171,18 @@ class _SqliteBackend:
             conn.execute(f"PRAGMA mmap_size={_MMAP_BYTES}")
             local.conn = conn
             local.identity = identity
+            local.version = None  # a new connection: whatever was cached may be stale
         return local.conn
+
+    def changed(self) -> bool:
+        """Whether the database changed since this thread last asked (True the first time)."""
+        conn = self._connection()
+        version = conn.execute("PRAGMA data_version").fetchone()[0]
+        local = self._local
+        if local.version == version:
+            return False
+        local.version = version
+        return True
 
     def read(self, ids: list[str]) -> list[tuple[dict[str, Any], int | None]]:
         keys = [self._key(c) for c in ids]

@@ -80,3 +80,38 @@ def test_database_created_after_start_up_and_replaced_later(warehouse, tmp_path)
 
     (after,) = reader.read(ids[:1])
     assert after.features["total_spend"] == pytest.approx(first[0].features["total_spend"] + 100)
+
+
+def test_cached_reader_answers_repeats_from_memory_and_sees_every_commit(warehouse, tmp_path):
+    """With cache_size the API's reader skips SQLite for ids it has read, yet a
+    materialization (another connection's commit) is visible on the very next read."""
+    features_dir = tmp_path / "features"
+    features_dir.mkdir()
+    path = features_dir / "customer_features.parquet"
+    shutil.copy(warehouse.features_dir / "customer_features.parquet", path)
+    store = open_store(data_dir=tmp_path / "feast")
+    apply_definitions(store, features_dir=features_dir)
+    materialize_latest(store, full=True)
+
+    reader = OnlineReader(store, cache_size=100)
+    ids = [*_latest_ids(warehouse, 5), "NOBODY123"]
+    first = reader.read(ids)
+    assert first == OnlineReader(store).read(ids)  # the same answer as the uncached reader
+
+    queries = []
+    real_read = reader._sqlite.read
+    reader._sqlite.read = lambda part: queries.append(part) or real_read(part)
+    assert reader.read(ids) == first and queries == []  # all from memory, misses included
+    assert reader.read([*ids, _latest_ids(warehouse, 6)[-1]])[-1].found
+    assert queries == [[_latest_ids(warehouse, 6)[-1]]]  # only the new id went to SQLite
+
+    frame = pd.read_parquet(path)
+    row = (frame["event_timestamp"] == frame["event_timestamp"].max()) & (
+        frame["customer_id"] == ids[0]
+    )
+    frame.loc[row, "total_spend"] += 50.0
+    frame.to_parquet(path, index=False)
+    assert materialize_latest(open_store(data_dir=tmp_path / "feast")).customers == 1
+
+    (after,) = reader.read(ids[:1])
+    assert after.features["total_spend"] == pytest.approx(first[0].features["total_spend"] + 50)
