@@ -5,9 +5,9 @@
 
 with
 
-as_of_dates as (
+population as (
 
-    select * from {{ ref('int_as_of_dates') }}
+    select * from {{ ref('int_customer_as_of_population') }}
 
 ),
 
@@ -38,25 +38,6 @@ customers as (
 transactions as (
 
     select * from {{ ref('stg_transactions') }}
-
-),
-
--- population: customers whose first purchase is on or before the as-of date
-
-first_purchases as (
-
-    select customer_id, min(activity_date) as first_purchase_date
-    from customer_days
-    where purchases > 0
-    group by customer_id
-
-),
-
-population as (
-
-    select first_purchases.customer_id, as_of_dates.as_of_date, as_of_dates.event_timestamp
-    from as_of_dates
-    inner join first_purchases on first_purchases.first_purchase_date <= as_of_dates.as_of_date
 
 ),
 

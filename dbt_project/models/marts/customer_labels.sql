@@ -4,9 +4,9 @@
 
 with
 
-as_of_dates as (
+population as (
 
-    select * from {{ ref('int_as_of_dates') }}
+    select * from {{ ref('int_customer_as_of_population') }}
     where is_label_observed
 
 ),
@@ -15,22 +15,6 @@ customer_days as (
 
     select * from {{ ref('int_customer_days') }}
     where purchases > 0
-
-),
-
-first_purchases as (
-
-    select customer_id, min(activity_date) as first_purchase_date
-    from customer_days
-    group by customer_id
-
-),
-
-population as (
-
-    select first_purchases.customer_id, as_of_dates.as_of_date, as_of_dates.event_timestamp
-    from as_of_dates
-    inner join first_purchases on first_purchases.first_purchase_date <= as_of_dates.as_of_date
 
 ),
 
