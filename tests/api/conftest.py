@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -74,11 +75,11 @@ def wait_until_ready(base_url: str, process: subprocess.Popen, seconds: float = 
     raise AssertionError(f"{base_url}/health not ready within {seconds} s")
 
 
-@pytest.fixture(scope="session")
-def live_server(trained_models, feature_store, tmp_path_factory):
-    """The real `uvicorn api.main:app` on a free loopback port, configured through API_*."""
+@contextmanager
+def uvicorn_server(trained_models, feature_store, log_path: Path, *flags: str):
+    """The real `uvicorn api.main:app` on a free loopback port, configured through API_*;
+    yields (base URL, process) once /health answers, stops it afterwards."""
     port = free_port()
-    log_path = tmp_path_factory.mktemp("uvicorn") / "server.log"
     env = {
         **os.environ,
         "API_MODELS_DIR": str(trained_models),
@@ -87,16 +88,24 @@ def live_server(trained_models, feature_store, tmp_path_factory):
     with log_path.open("w") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1",
-             "--port", str(port)],
+             "--port", str(port), *flags],
             cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
         base_url = f"http://127.0.0.1:{port}"
         try:
             wait_until_ready(base_url, process)
-            yield base_url, log_path
+            yield base_url, process
         finally:
             process.terminate()
             process.wait(timeout=20)
+
+
+@pytest.fixture(scope="session")
+def live_server(trained_models, feature_store, tmp_path_factory):
+    """The real server for the whole session; yields (base URL, its log file)."""
+    log_path = tmp_path_factory.mktemp("uvicorn") / "server.log"
+    with uvicorn_server(trained_models, feature_store, log_path) as (base_url, _):
+        yield base_url, log_path
 
 
 @pytest.fixture(scope="session")

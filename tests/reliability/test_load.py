@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import os
-import subprocess
-import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -21,8 +18,7 @@ import httpx
 import pandas as pd
 import pytest
 
-from tests.api.conftest import wait_until_ready
-from tests.conftest import REPO_ROOT, free_port
+from tests.api.conftest import uvicorn_server
 
 pytestmark = pytest.mark.slow
 
@@ -44,26 +40,9 @@ def rss_bytes(pid: int) -> int:
 @pytest.fixture(scope="module")
 def server(trained_models, feature_store, tmp_path_factory):
     """Our own uvicorn process (the shared live_server does not expose its pid)."""
-    port = free_port()
     log_path = tmp_path_factory.mktemp("load") / "server.log"
-    env = {
-        **os.environ,
-        "API_MODELS_DIR": str(trained_models),
-        "API_FEAST_DATA_DIR": str(feature_store.feast_data_dir),
-    }
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1",
-             "--port", str(port), "--no-access-log"],
-            cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        base_url = f"http://127.0.0.1:{port}"
-        try:
-            wait_until_ready(base_url, process)
-            yield base_url, process
-        finally:
-            process.terminate()
-            process.wait(timeout=20)
+    with uvicorn_server(trained_models, feature_store, log_path, "--no-access-log") as server:
+        yield server
 
 
 async def _one(client: httpx.AsyncClient, customer_id: str, n: int) -> str:
