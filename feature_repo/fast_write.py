@@ -154,21 +154,43 @@ def _check_sample(
 # ---------------------------------------------------------------------------------------------
 # Entity keys
 # ---------------------------------------------------------------------------------------------
-def entity_keys(join_key: str, ids: Sequence[str], version: int) -> np.ndarray:
-    """serialize_entity_key(EntityKey([join_key], [string_val=id])) for every id."""
-    prefix = struct.pack("<I", 1) + struct.pack(
-        "<II", ValueType.STRING.value, len(join_key.encode())
-    )
-    prefix += join_key.encode() + struct.pack("<I", ValueType.STRING.value)
-    pack = struct.Struct("<I").pack
-    out = np.empty(len(ids), dtype=object)
-    encoded = [i.encode("utf8") for i in ids]
-    out[:] = [prefix + pack(len(e)) + e for e in encoded]
-    for i in range(min(len(ids), 8)):
-        proto = EntityKeyProto(join_keys=[join_key], entity_values=[ValueProto(string_val=ids[i])])
-        if serialize_entity_key(proto, entity_key_serialization_version=version) != out[i]:
-            raise EncodingDrift("entity keys serialize differently from Feast's")
-    return out
+class EntityKeys:
+    """serialize_entity_key(EntityKey([join_key], [string_val=id])) without building protos.
+
+    The layout is checked against Feast's own function when built, and again on a few of the
+    ids of every batch, so a Feast that lays keys out differently fails loudly
+    (`EncodingDrift`) instead of writing or reading keys nobody else can find.
+    """
+
+    def __init__(self, join_key: str, version: int) -> None:
+        self.join_key, self.version = join_key, version
+        name = join_key.encode()
+        string = struct.pack("<I", ValueType.STRING.value)
+        self._prefix = struct.pack("<I", 1) + string + struct.pack("<I", len(name)) + name + string
+        self._check(["C0000001"])
+
+    def __call__(self, entity_id: str) -> bytes:
+        encoded = entity_id.encode("utf8")
+        return self._prefix + struct.pack("<I", len(encoded)) + encoded
+
+    def many(self, ids: Sequence[str]) -> np.ndarray:
+        out = np.empty(len(ids), dtype=object)
+        out[:] = [self(i) for i in ids]
+        self._check(ids[:8])
+        return out
+
+    def _check(self, ids: Sequence[str]) -> None:
+        for entity_id in ids:
+            proto = EntityKeyProto(
+                join_keys=[self.join_key], entity_values=[ValueProto(string_val=entity_id)]
+            )
+            if serialize_entity_key(proto, entity_key_serialization_version=self.version) != self(
+                entity_id
+            ):
+                raise EncodingDrift(
+                    f"entity keys (serialization v{self.version}) serialize differently from "
+                    "Feast's"
+                )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -383,7 +405,7 @@ def write_rows(
     try:
         for i, start in enumerate(range(0, table.num_rows, chunk)):
             part = table.slice(start, chunk).combine_chunks()  # one batch, as Feast reads it
-            keys = entity_keys(join_key, part.column(join_key).to_pylist(), version)
+            keys = EntityKeys(join_key, version).many(part.column(join_key).to_pylist())
             encoded = [
                 _encode_view(view, part, text=kind == "sqlite", check=i == 0) for view in views
             ]

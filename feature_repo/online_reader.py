@@ -35,13 +35,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from feast import FeatureStore
-from feast.infra.key_encoding_utils import serialize_entity_key
 from feast.infra.online_stores.helpers import compute_table_id
-from feast.protos.feast.types.EntityKey_pb2 import EntityKey as EntityKeyProto
 from feast.protos.feast.types.Value_pb2 import Value as ValueProto
 from feast.type_map import feast_value_type_to_python_type
-from feast.value_type import ValueType
 
+from feature_repo.fast_write import EntityKeys
 from feature_repo.lookup import (
     FEATURE_SERVICE,
     OnlineFeatures,
@@ -148,7 +146,7 @@ class _SqliteBackend:
             for view, names, _ in views
         ]
         (join_key,) = {key for _, _, key in views}
-        self._key = _EntityKeyEncoder(join_key, config.entity_key_serialization_version)
+        self._key = EntityKeys(join_key, config.entity_key_serialization_version)
         tables = [compute_table_id(config.project, view, versioning) for view, _, _ in views]
         self._selects = [
             f"SELECT {i}, entity_key, feature_name, value, event_ts FROM {_quote(t)} "
@@ -233,27 +231,6 @@ def _fail_fast(online_store: Any, online_config: Any) -> None:
         return
     client.set_retry(Retry(NoBackoff(), 0))
     client.connection_pool.connection_kwargs.update(socket_connect_timeout=1.0, socket_timeout=1.0)
-
-
-class _EntityKeyEncoder:
-    """serialize_entity_key(EntityKey([join_key], [string_val=id])) without building protos;
-    checked against Feast's function once, when the reader is built."""
-
-    def __init__(self, join_key: str, version: int) -> None:
-        name = join_key.encode()
-        string = ValueType.STRING.value
-        self._prefix = struct.pack("<III", 1, string, len(name)) + name + struct.pack("<I", string)
-        probe = "C0000001"
-        proto = EntityKeyProto(join_keys=[join_key], entity_values=[ValueProto(string_val=probe)])
-        if serialize_entity_key(proto, entity_key_serialization_version=version) != self(probe):
-            raise RuntimeError(
-                f"entity keys (serialization v{version}) are not laid out as this reader "
-                "expects; read through Feast's get_online_features instead"
-            )
-
-    def __call__(self, customer_id: str) -> bytes:
-        encoded = customer_id.encode()
-        return self._prefix + struct.pack("<I", len(encoded)) + encoded
 
 
 def _decode(blob: bytes) -> Any:

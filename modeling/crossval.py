@@ -3,8 +3,9 @@
 Fold k validates on as-of date d_k and trains on every earlier date whose label window ended
 by d_k, so no training label saw anything after d_k; only dates whose label window ends by
 the held-out test date take part, so the test date stays unseen. Reported per model as mean ±
-sd of ROC-AUC and PR-AUC; the choice of model stays with the validation dates, this says how
-much that choice can be trusted.
+sd of ROC-AUC and PR-AUC. The fold means choose the model (`TrainSettings.choose_on`): five
+later-than-training dates judge more steadily than the single validation date, and the sd says
+how much that choice can be trusted.
 
 On large data each fold trains and validates on seeded random samples of at most `max_rows`
 rows of its own dates (never rows from other dates): the folds say how stable the comparison

@@ -250,11 +250,12 @@ def write_report(directory: Path, data: ReportData) -> Path:
     notes = "".join(f"<li>{html.escape(n)}</li>" for n in data.notes)
     gate = m["gate"]
     verdict = "passed" if gate["passed"] else "NOT passed"
+    judge = "its mean over the CV folds of" if m.get("chosen_on") == "cv" else "validation"
     page = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Model report {html.escape(data.version)}</title>
 <style>{CSS}</style></head><body>
 <h1>Repeat-purchase model {html.escape(data.version)}</h1>
-<p>Chosen: <b>{html.escape(chosen["name"])}</b> by validation {m["selection_metric"]};
+<p>Chosen: <b>{html.escape(chosen["name"])}</b> by {judge} {m["selection_metric"]};
 threshold {chosen["test"]["threshold"]:.4f}; test as-of date {html.escape(data.test_as_of)}
 ({len(data.y_test):,} customers, {data.y_test.mean():.1%} bought within the window).
 Quality gate: {verdict} ({html.escape(gate["rule"])}).</p>

@@ -1,9 +1,10 @@
 """`python -m modeling.train`: build the training set from Feast, compare models, promote one.
 
-Time-honest: models are fitted on the older as-of dates, calibrated and compared (and the
-threshold chosen) on the next ones, and reported on the latest fully labelled as-of date,
-which neither fitting nor choosing saw; expanding-window cross-validation by as-of date says
-how stable the comparison is. Two baselines stand beside the models: recency, and BG/NBD
+Time-honest: models are fitted on the older as-of dates, calibrated (and the threshold chosen)
+on the next ones, and reported on the latest fully labelled as-of date, which neither fitting
+nor choosing saw. The model is chosen by its mean score over expanding-window cross-validation
+folds by as-of date (several later dates judge better than one), or on the validation date
+alone with --choose-on validation. Two baselines stand beside the models: recency, and BG/NBD
 fitted on the same training rows. models/<version>/ gets the artifact, metrics.json and
 report.html. The chosen model is promoted to models/current only
 if it beats the recency baseline on that held-out date; otherwise the command says so and
@@ -175,6 +176,20 @@ def _load(settings: TrainSettings):
     return spec, training_frame(store, labels)
 
 
+def choose_model(results: dict[str, dict], metric: str, choose_on: str) -> tuple[str, str]:
+    """(model key, what chose it): the best CV fold mean of `metric`, else validation's.
+
+    Falls back to the validation date when CV was off or produced no finite mean for some
+    model (too few labelled dates for a fold), so a choice is always made on the same footing
+    for every model.
+    """
+    if choose_on == "cv":
+        means = {k: r.get("cv", {}).get(metric, {}).get("mean", np.nan) for k, r in results.items()}
+        if all(np.isfinite(v) for v in means.values()):
+            return max(means, key=means.__getitem__), "cv"
+    return max(results, key=lambda k: results[k]["validation"][metric]), "validation"
+
+
 def run(settings: TrainSettings) -> int:
     started = time.perf_counter()
     clock = Stopwatch()
@@ -265,7 +280,7 @@ def run(settings: TrainSettings) -> int:
             entry["cv"] = cv[key]
         clock.lap("cross-validation")
     metric = settings.selection_metric
-    chosen = max(results, key=lambda k: results[k]["validation"][metric])
+    chosen, chosen_on = choose_model(results, metric, settings.choose_on)
     chosen_score = results[chosen]["test"][metric]
     baseline_score = baselines["recency"]["test"][metric]
     gate_passed = bool(chosen_score > baseline_score)
@@ -277,6 +292,7 @@ def run(settings: TrainSettings) -> int:
     clock.lap("oracle and slices")
     metrics = {
         "selection_metric": metric,
+        "chosen_on": chosen_on,
         "chosen": chosen,
         "models": results,
         "baselines": baselines,
@@ -386,7 +402,11 @@ def _print_comparison(metrics: dict, test_date: str) -> None:
             return f"{'':>15}"
         return f"{summary['mean']:>8.4f}±{summary['sd']:.3f}"
 
-    print(f"\nmodel comparison on the held-out as-of date {test_date} (CV: mean±sd over folds):")
+    judge = "CV fold mean" if metrics.get("chosen_on") == "cv" else "validation date"
+    print(
+        f"\nmodel comparison on the held-out as-of date {test_date} (CV: mean±sd over folds; "
+        f"* = chosen by {judge} {metrics['selection_metric']}):"
+    )
     print(
         f"  {'model':<52} {'ROC-AUC':>8} {'PR-AUC':>8} {'F1':>6} {'CV ROC-AUC':>15} "
         f"{'CV PR-AUC':>15}"
@@ -428,7 +448,14 @@ def parse_args(argv: list[str] | None) -> TrainSettings:
         "--metric",
         choices=["pr_auc", "roc_auc"],
         default=defaults.selection_metric,
-        help="metric that chooses the model on validation (%(default)s)",
+        help="metric that chooses the model (%(default)s)",
+    )
+    parser.add_argument(
+        "--choose-on",
+        choices=["cv", "validation"],
+        default=defaults.choose_on,
+        help="choose by the metric's mean over the CV folds, or on the validation date alone; "
+        "cv falls back to validation when no fold ran (%(default)s)",
     )
     parser.add_argument(
         "--test-as-of",
@@ -476,6 +503,7 @@ def parse_args(argv: list[str] | None) -> TrainSettings:
         seed=args.seed,
         label_window_days=args.label_window,
         selection_metric=args.metric,
+        choose_on=args.choose_on,
         test_as_of=args.test_as_of,
         models_dir=args.models_dir.resolve(),
         cv_folds=max(args.cv_folds, 0),

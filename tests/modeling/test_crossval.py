@@ -81,3 +81,28 @@ def test_row_caps_are_seeded_samples_in_order():
     first, again = at_most(frame, 100, 1), at_most(frame, 100, 1)
     assert len(first) == 100 and first.equals(again)
     assert first.index.is_monotonic_increasing
+
+
+def test_the_model_chosen_has_the_best_cv_fold_mean(trained_models):
+    import json
+
+    metrics = json.loads((trained_models / "current" / "metrics.json").read_text())
+    metric = metrics["selection_metric"]
+    assert metrics["chosen_on"] == "cv"
+    means = {key: entry["cv"][metric]["mean"] for key, entry in metrics["models"].items()}
+    assert metrics["chosen"] == max(means, key=means.__getitem__)
+
+
+def test_choice_falls_back_to_validation_when_a_model_has_no_fold_mean():
+    from modeling.train import choose_model
+
+    def entry(validation: float, cv_mean: float) -> dict:
+        return {"validation": {"pr_auc": validation}, "cv": {"pr_auc": {"mean": cv_mean}}}
+
+    results = {"lr": entry(0.70, 0.60), "xgb": entry(0.60, 0.70)}
+    assert choose_model(results, "pr_auc", "cv") == ("xgb", "cv")
+    assert choose_model(results, "pr_auc", "validation") == ("lr", "validation")
+    results["xgb"]["cv"]["pr_auc"]["mean"] = float("nan")  # no fold could run
+    assert choose_model(results, "pr_auc", "cv") == ("lr", "validation")
+    del results["xgb"]["cv"]  # --cv-folds 0
+    assert choose_model(results, "pr_auc", "cv") == ("lr", "validation")

@@ -1,0 +1,49 @@
+"""Every command answers --help: a usage line naming itself, exit status 0, no side effects."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+COMMANDS = [
+    "ingest.generate",
+    "ingest.load",
+    "feature_repo.materialize",
+    "feature_repo.lookup",
+    "modeling.train",
+    "backfill",
+    "bench",
+    "bench.serving",
+    "bench.feature_store",
+    "bench.backfill",
+    "bench.dbt_vs_duckdb",
+    "bench.model_quality",
+    "bench.uci_feature_study",
+]
+
+
+def test_the_list_names_every_command_module():
+    parsers = {
+        ".".join(path.relative_to(REPO_ROOT).with_suffix("").parts).removesuffix(".__main__")
+        for folder in ("ingest", "feature_repo", "modeling", "backfill", "bench")
+        for path in (REPO_ROOT / folder).rglob("*.py")
+        if "argparse.ArgumentParser(" in path.read_text()
+    }
+    assert parsers == set(COMMANDS)
+
+
+@pytest.mark.parametrize("module", COMMANDS)
+def test_help(module):
+    result = subprocess.run(
+        [sys.executable, "-m", module, "--help"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.startswith(f"usage: python -m {module}"), result.stdout[:300]
