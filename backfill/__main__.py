@@ -1,7 +1,7 @@
 """Command line: ``python -m backfill --start DATE [--end DATE|latest] --every 7d …``.
 
-Also the spark-submit entry point: ``spark-submit … backfill/__main__.py --start …`` (with the
-package shipped via --py-files) runs the same code with the master spark-submit was given.
+On a cluster, spark-submit runs the same code through ``backfill_submit.py`` at the repository
+root (with the package shipped via --py-files), with the master spark-submit was given.
 """
 
 from __future__ import annotations
@@ -113,6 +113,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _master_from_spark_submit() -> str | None:
+    """The master spark-submit was given, when spark-submit started this process.
+
+    spark-submit starts its JVM first and tells Python where to find it (PYSPARK_GATEWAY_PORT);
+    its --master is a system property of that JVM, so a SparkConf can only see it once the
+    gateway is connected. (Without this, a submitted job quietly ran in local mode.)
+    """
+    if "PYSPARK_GATEWAY_PORT" not in os.environ:
+        return None
+    from pyspark import SparkConf, SparkContext
+
+    SparkContext._ensure_initialized()
+    return SparkConf().get("spark.master", None)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(
@@ -123,11 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     from backfill.session import build_session
 
     conf = {}
-    master = args.master
-    if master is None:
-        from pyspark import SparkConf
-
-        master = None if SparkConf().contains("spark.master") else "local[*]"
+    master = args.master or _master_from_spark_submit() or "local[*]"
     if args.shuffle_partitions:
         conf["spark.sql.shuffle.partitions"] = str(args.shuffle_partitions)
     elif master and master.startswith("local"):

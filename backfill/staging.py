@@ -24,17 +24,7 @@ from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from backfill.calendar import known_categories
-
-TRANSACTION_COLUMNS = (
-    "customer_id",
-    "order_id",
-    "order_date",
-    "amount",
-    "category",
-    "payment_method",
-    "location",
-)
-CUSTOMER_COLUMNS = ("customer_id", "signup_date", "age", "gender", "location")
+from ingest.contract import CUSTOMER_COLUMNS, TRANSACTION_COLUMNS
 
 # --- DuckDB grammars -------------------------------------------------------------------------
 # (?U): \s is Unicode white space, as DuckDB's parsers skip it; digits are ASCII only.

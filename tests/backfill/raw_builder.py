@@ -16,18 +16,9 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-TRANSACTION_COLUMNS = (
-    "customer_id",
-    "order_id",
-    "order_date",
-    "amount",
-    "category",
-    "payment_method",
-    "location",
-)
-CUSTOMER_COLUMNS = ("customer_id", "signup_date", "age", "gender", "location")
-CATEGORIES = ("groceries", "fashion", "electronics", "home", "beauty", "books")
-PAYMENTS = ("upi", "card", "cod", "wallet", "netbanking")
+from ingest.contract import CATEGORIES, CUSTOMER_COLUMNS, TRANSACTION_COLUMNS
+from ingest.contract import PAYMENT_METHODS as PAYMENTS
+
 CITIES = ("Mumbai", "Delhi", "Bengaluru", "Chennai", "Kolkata", "Pune")
 HISTORY_START = date(2023, 1, 1)
 HISTORY_DAYS = 730

@@ -1,5 +1,6 @@
 """The backfill on a real Spark standalone cluster: one master and two workers on loopback,
-started from the pip-installed pyspark, must produce exactly the local run's output.
+started from the pip-installed pyspark, must produce exactly the local run's output. It is
+submitted the way the README says: spark-submit, the code zipped into --py-files.
 
 Skipped (with the reason) only when Java is missing and CI is not "true"; under CI=true a
 missing Java fails the test instead, so a CI image cannot silently lose this coverage.
@@ -16,6 +17,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+import zipfile
 from pathlib import Path
 
 import pyspark
@@ -131,12 +133,18 @@ def standalone_cluster(tmp_path):
 def test_backfill_on_standalone_cluster_matches_local_run(standalone_cluster, small_case, tmp_path):
     master, ui_port = standalone_cluster
     output = tmp_path / "cluster-out"
+    shipped = tmp_path / "backfill.zip"
+    with zipfile.ZipFile(shipped, "w") as archive:
+        for package in ("backfill", "ingest"):
+            for path in sorted((REPO_ROOT / package).glob("*.py")):
+                archive.write(path, path.relative_to(REPO_ROOT).as_posix())
     command = [
-        sys.executable,
-        "-m",
-        "backfill",
+        str(SPARK_HOME / "bin" / "spark-submit"),
         "--master",
         master,
+        "--py-files",
+        str(shipped),
+        "backfill_submit.py",
         "--input",
         str(small_case.raw),
         "--output",
@@ -155,17 +163,31 @@ def test_backfill_on_standalone_cluster_matches_local_run(standalone_cluster, sm
         "4",
         "--no-progress",
     ]
-    env = {**os.environ, "SPARK_LOCAL_IP": "127.0.0.1", "PYSPARK_PYTHON": sys.executable}
+    env = {
+        **os.environ,
+        "SPARK_LOCAL_IP": "127.0.0.1",
+        "PYSPARK_PYTHON": sys.executable,
+        "PYSPARK_DRIVER_PYTHON": sys.executable,
+    }
     done = subprocess.run(
         command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=400
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert "partitions written" in done.stdout
 
+    # the master records the application as completed shortly after the driver exits
+    deadline = time.monotonic() + 30
     state = _master_state(ui_port)
+    while not state["completedapps"] and time.monotonic() < deadline:
+        time.sleep(0.5)
+        state = _master_state(ui_port)
     workers = [w for w in state["workers"] if w["state"] == "ALIVE"]
     assert len(workers) == 2, state["workers"]
-    (app,) = [a for a in state["completedapps"] if a["name"] == "repeat-purchase-backfill"]
+    apps = [a for a in state["completedapps"] if a["name"] == "repeat-purchase-backfill"]
+    assert len(apps) == 1, [
+        (a["name"], a.get("state")) for a in state["completedapps"] + state["activeapps"]
+    ]
+    app = apps[0]
     assert app["cores"] >= 2 or app.get("coresgranted", 0) >= 2 or len(workers) == 2
 
     for model in (FEATURES_MODEL, LABELS_MODEL):
