@@ -54,17 +54,18 @@ serve: install ## serve the API and the web form on $(PORT) (2 workers)
 
 demo: install pipeline serve ## install, run the pipeline on the sample, serve at :8000
 
-test: install ## lint + the whole test suite (what CI runs)
-	$(BIN)/ruff check .
+test: lint ## lint + the whole test suite (what CI runs)
 	$(BIN)/python -m pytest
 
-lint: install ## ruff check and format check
+lint: install ## ruff (Python) and sqlfluff (the dbt models)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/sqlfluff lint dbt_project/models
 
-format: install ## ruff format + autofix
+format: install ## ruff format + autofix, sqlfluff fix
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+	$(BIN)/sqlfluff fix dbt_project/models
 
 bench: install ## benchmarks of tier $(TIER) (s, m, l) → bench/results.md and results.json
 	$(BIN)/python -m bench --tier $(TIER)

@@ -24,8 +24,9 @@ grid as (
 
     {%- if explicit_dates %}
     select cast(explicit.as_of_date as date) as as_of_date, latest_day, first_day
-    from bounds, (values {% for d in explicit_dates %}('{{ d }}'){{ ", " if not loop.last }}{% endfor %})
-        as explicit(as_of_date)
+    from bounds, (
+        values {% for d in explicit_dates %}('{{ d }}'){{ ", " if not loop.last }}{% endfor %}  -- noqa: LT05
+    ) as explicit (as_of_date)
     where cast(explicit.as_of_date as date) <= latest_day
     {%- else %}
     select
@@ -33,7 +34,7 @@ grid as (
             as as_of_date,
         latest_day,
         first_day
-    from bounds, range(0, {{ var('snapshot_count') }} + 1) as steps(step)
+    from bounds, range(0, {{ var('snapshot_count') }} + 1) as steps (step)
     {%- endif %}
 
 ),

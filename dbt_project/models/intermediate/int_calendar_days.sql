@@ -36,7 +36,7 @@ spine as (
             cast(first_day as timestamp),
             cast(last_day as timestamp) + interval 366 day,
             interval 1 day
-        ) as days(day)
+        ) as days (day)
 
 ),
 
@@ -70,7 +70,7 @@ final as (
         holiday_days.holiday_name,
         cast(next_holiday.next_holiday_date - spine.calendar_date as bigint)
             as days_to_next_holiday,
-        exists (
+        exists(
             select 1 from seasons
             where spine.calendar_date between seasons.season_start and seasons.season_end
         ) as is_festival_season

@@ -71,8 +71,11 @@ final as (
         max(case when purchases > 0 then activity_date end) over running as last_purchase_date,
         -- squared gaps between consecutive purchase days, for the gap's spread
         sum(
-            case when purchases > 0 and previous_purchase_date is not null
-                then (activity_date - previous_purchase_date) * (activity_date - previous_purchase_date)
+            case
+                when purchases > 0 and previous_purchase_date is not null
+                    then
+                        (activity_date - previous_purchase_date)
+                        * (activity_date - previous_purchase_date)
             end
         ) over running as cum_gap_days_squared
     from with_previous_purchase

@@ -17,7 +17,11 @@ unpivoted as (
     from transactions
     where category is not null
     union all
-    select customer_id, order_date, 'payment_method', payment_method
+    select
+        customer_id,
+        order_date,
+        'payment_method' as preference,
+        payment_method as preference_value
     from transactions
     where payment_method is not null
 
@@ -25,7 +29,8 @@ unpivoted as (
 
 daily as (
 
-    select customer_id, preference, preference_value, order_date as activity_date,
+    select
+        customer_id, preference, preference_value, order_date as activity_date,
         count(*) as purchases
     from unpivoted
     group by all

@@ -1,4 +1,7 @@
-{{ config(materialized='external', location=env_var('FEATURES_DIR', 'data/features') ~ '/customer_labels.parquet') }}
+{{ config(
+    materialized='external',
+    location=env_var('FEATURES_DIR', 'data/features') ~ '/customer_labels.parquet'
+) }}
 -- One row per customer per as-of date T whose label window (T, T + label_window_days] is
 -- fully observed: did the customer make a purchase in that window?
 
@@ -23,9 +26,10 @@ window_purchases as (
     select population.customer_id, population.as_of_date, count(*) as purchase_days
     from population
     inner join customer_days
-        on population.customer_id = customer_days.customer_id
-        and customer_days.activity_date > population.as_of_date
-        and customer_days.activity_date
+        on
+            population.customer_id = customer_days.customer_id
+            and customer_days.activity_date > population.as_of_date
+            and customer_days.activity_date
             <= population.as_of_date + {{ var('label_window_days') }}
     group by population.customer_id, population.as_of_date
 

@@ -47,7 +47,10 @@ first_purchase as (
 
     select customer_id, min(ordered_at) as first_purchase_at
     from typed
-    where amount > 0 and ordered_at is not null and ordered_at <= current_timestamp::timestamp
+    where
+        amount > 0
+        and ordered_at is not null
+        and ordered_at <= cast(current_timestamp as timestamp)
     group by customer_id
 
 ),
@@ -66,14 +69,17 @@ classified as (
             when typed.customer_id is null then 'missing_customer_id'
             when typed.raw_order_date is null then 'missing_order_date'
             when typed.ordered_at is null then 'unparseable_order_date'
-            when typed.ordered_at > current_timestamp::timestamp then 'future_order_date'
+            when typed.ordered_at > cast(current_timestamp as timestamp) then 'future_order_date'
             when typed.raw_amount is null then 'missing_amount'
             when typed.amount is null then 'unparseable_amount'
             when typed.amount = 0 then 'zero_amount'
             -- a refund needs an earlier purchase to refund
-            when typed.amount < 0
-                and (first_purchase.first_purchase_at is null
-                     or first_purchase.first_purchase_at > typed.ordered_at)
+            when
+                typed.amount < 0
+                and (
+                    first_purchase.first_purchase_at is null
+                    or first_purchase.first_purchase_at > typed.ordered_at
+                )
                 then 'refund_without_purchase'
         end as reject_reason
     from typed
@@ -96,7 +102,8 @@ final as (
         reject_reason,
         -- exact duplicates of a usable row: the first raw row wins
         reject_reason is null and row_number() over (
-            partition by reject_reason, customer_id, order_id, ordered_at, amount, category,
+            partition by
+                reject_reason, customer_id, order_id, ordered_at, amount, category,
                 payment_method, location
             order by raw_row_id
         ) > 1 as is_duplicate,
