@@ -19,9 +19,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import socket
 import statistics
-import subprocess
 import tempfile
 import time
 from contextlib import contextmanager
@@ -30,6 +28,7 @@ from pathlib import Path
 
 import duckdb
 
+from bench import services
 from feature_repo.contract import mart_columns
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -91,42 +90,19 @@ def head(features_dir: Path, out_dir: Path, n: int) -> Path:
 
 
 # ---- stores ----------------------------------------------------------------------------------
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextmanager
 def redis_server(url: str | None):
     """Yield host:port of a Redis: the given one, or a throwaway redis-server."""
     if url:
         yield url
         return
-    binary = shutil.which("redis-server")
-    if binary is None:
-        raise SystemExit("redis-server is not installed (apt-get install -y redis-server)")
-    import redis
-
-    port = _free_port()
     workdir = tempfile.mkdtemp(prefix="bench_redis_")
-    process = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", workdir],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    client = redis.Redis(host="127.0.0.1", port=port)
-    for _ in range(200):
-        try:
-            client.ping()
-            break
-        except redis.ConnectionError:
-            time.sleep(0.05)
     try:
-        yield f"127.0.0.1:{port}"
+        with services.redis_server(Path(workdir)) as address:
+            yield address
+    except services.ServiceMissing as exc:
+        raise SystemExit(str(exc)) from None
     finally:
-        process.terminate()
-        process.wait(timeout=30)
         shutil.rmtree(workdir, ignore_errors=True)
 
 

@@ -30,7 +30,6 @@ import argparse
 import json
 import os
 import re
-import socket
 import statistics
 import subprocess
 import sys
@@ -41,6 +40,8 @@ from typing import Any
 
 import httpx
 import pandas as pd
+
+from bench.services import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -112,12 +113,6 @@ function done(summary, latency, requests)
     latency:percentile(99.9), latency.max, latency.mean, behind))
 end
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _tree_rss_mb(pid: int) -> float:

@@ -7,17 +7,16 @@ Feast data dir, a models dir), never into the repo's data/ or models/.
 from __future__ import annotations
 
 import os
-import shutil
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from bench import services
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -34,12 +33,6 @@ def pytest_runtest_makereport(item, call):
         report.longrepr = f"skipped under CI=true, which installs everything: {report.longrepr}"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextmanager
 def redis_server(workdir: Path, port: int | None = None) -> Iterator[str]:
     """A real redis-server on a loopback port for the duration; yields "127.0.0.1:PORT".
@@ -47,31 +40,12 @@ def redis_server(workdir: Path, port: int | None = None) -> Iterator[str]:
     Skips (a failure under CI=true) when redis-server is not installed.
     """
     import pytest
-    import redis
 
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.skip("redis-server is not installed (apt-get install redis-server)")
-    port = port or free_port()
-    process = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", str(workdir)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
     try:
-        client = redis.Redis(host="127.0.0.1", port=port)
-        for _ in range(200):
-            try:
-                client.ping()
-                break
-            except redis.ConnectionError:
-                time.sleep(0.05)
-        else:
-            raise AssertionError("redis-server did not start")
-        yield f"127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+        with services.redis_server(workdir, port) as address:
+            yield address
+    except services.ServiceMissing as exc:
+        pytest.skip(str(exc))
 
 
 def run(cmd: list[str], env: dict[str, str] | None = None, cwd: Path = REPO_ROOT) -> str:

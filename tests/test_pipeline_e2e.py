@@ -20,7 +20,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.conftest import REPO_ROOT, free_port, run
+from bench.services import free_port
+from tests.conftest import REPO_ROOT, run
 
 pytestmark = pytest.mark.slow
 

@@ -22,7 +22,8 @@ from fastapi.testclient import TestClient
 
 from api.main import create_app
 from api.settings import Settings
-from tests.conftest import REPO_ROOT, free_port
+from bench.services import free_port
+from tests.conftest import REPO_ROOT
 
 ADMIN_TOKEN = "test-admin-token-0123456789"
 CHROMIUM = Path("/usr/bin/chromium")

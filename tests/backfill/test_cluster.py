@@ -12,7 +12,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,16 +23,11 @@ import pyspark
 import pytest
 
 from backfill.spec import FEATURES_MODEL, LABELS_MODEL, REPO_ROOT, contract
+from bench.services import free_port
 from tests.backfill.compare import read_backfill, value_differences
 from tests.backfill.conftest import PINNED_NOW, SMALL_GRID
 
 SPARK_HOME = Path(pyspark.__file__).parent
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _require_java() -> None:
@@ -61,7 +55,7 @@ def standalone_cluster(tmp_path):
         "SPARK_LOG_DIR": str(tmp_path / "logs"),
         "PYSPARK_PYTHON": sys.executable,
     }
-    port, ui_port = _free_port(), _free_port()
+    port, ui_port = free_port(), free_port()
     spark_class = str(SPARK_HOME / "bin" / "spark-class")
     commands = [
         [
@@ -85,7 +79,7 @@ def standalone_cluster(tmp_path):
             "--memory",
             "1g",
             "--webui-port",
-            str(_free_port()),
+            str(free_port()),
         ]
         for _ in range(2)
     ]
