@@ -80,7 +80,8 @@ def _training(d: dict) -> list[str]:
     if retail:
         lines += [
             "UCI Online Retail, each as-of date scored by a model trained only on what was "
-            "known by then:",
+            f"known by then ({retail.get('as_of_cadence', 'monthly')} as-of dates stacked for "
+            "training):",
             "",
             "| as-of date | chosen | ROC-AUC | PR-AUC | recency ROC-AUC |",
             "|---|---|---|---|---|",
