@@ -48,9 +48,8 @@ train: install ## train, compare and promote a model to models/current
 
 pipeline: sample features materialize train ## the whole pipeline on data/raw
 
-serve: install ## serve the API and the web form on $(PORT) (2 workers)
-	$(BIN)/uvicorn api.main:app --host $(HOST) --port $(PORT) --workers 2 \
-	  --loop uvloop --http httptools --no-access-log
+serve: install ## serve the API and the web form on $(PORT) (2 workers, one socket each)
+	API_HOST=$(HOST) API_PORT=$(PORT) API_WORKERS=2 $(BIN)/python -m api
 
 demo: install pipeline serve ## install, run the pipeline on the sample, serve at :8000
 

@@ -4,9 +4,9 @@
                             [--port P] [--workers 2] [--method get|post] [--rate 1000]
                             [--result-cache N]
 
-Starts the real server (`uvicorn api.main:app --workers N --loop uvloop --http httptools
---no-access-log`) on a free loopback port, serving the repo's data/ (the Feast store in force)
-and <models-dir>/current; picks up to --ids distinct customer ids that the online store
+Starts the real server (`python -m api`: N workers, one SO_REUSEPORT socket each, uvloop,
+httptools, no access log) on a free loopback port, serving the repo's data/ (the Feast store
+in force) and <models-dir>/current; picks up to --ids distinct customer ids that the online store
 knows (asked through the server's own batch endpoint); then for each connection count runs
 `wrk` with a Lua script that cycles through those ids (each wrk thread from its own offset),
 and reads requests/s, p50/p90/p99/p99.9 and errors (socket errors + non-2xx) from the script's
@@ -272,13 +272,11 @@ def run(
     if result_cache is not None:  # both of the API's caches: scored answers, online features
         env["API_RESULT_CACHE_SIZE"] = str(result_cache)
         env["API_FEATURE_CACHE_SIZE"] = str(result_cache)
-    command = [
-        sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1",
-        "--port", str(port), "--workers", str(workers), "--loop", "uvloop",
-        "--http", "httptools", "--no-access-log", "--log-level", "warning",
-    ]  # fmt: skip
+    # the production server: one SO_REUSEPORT socket per worker, uvloop, httptools
+    env.update(API_HOST="127.0.0.1", API_PORT=str(port), API_WORKERS=str(workers))
+    command = [sys.executable, "-m", "api"]
     result: dict[str, Any] = {
-        "server_command": " ".join(command[1:]),
+        "server_command": f"API_WORKERS={workers} python -m api",
         "load_before": os.getloadavg(),
         "cpus": os.cpu_count(),
         "result_cache": env.get("API_RESULT_CACHE_SIZE", "default (api.settings)"),

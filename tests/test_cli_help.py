@@ -10,6 +10,7 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 COMMANDS = [
+    "api",  # its parser lives in api/server.py
     "ingest.generate",
     "ingest.load",
     "feature_repo.materialize",
@@ -33,7 +34,7 @@ def test_the_list_names_every_command_module():
         for path in (REPO_ROOT / folder).rglob("*.py")
         if "argparse.ArgumentParser(" in path.read_text()
     }
-    assert parsers == set(COMMANDS)
+    assert parsers == set(COMMANDS) - {"api"}
 
 
 @pytest.mark.parametrize("module", COMMANDS)
