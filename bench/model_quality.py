@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import tempfile
 from dataclasses import replace
 from datetime import date
@@ -91,14 +92,20 @@ def sample_quality(customers: int, workdir: Path, seed: int = 42) -> dict:
     }
 
 
-def online_retail_quality(workdir: Path, cadence: str = "weekly") -> dict:
-    stack = Stack(workdir / "online_retail")
+def online_retail_stack(root: Path, dates: list[str]) -> Stack:
+    """UCI Online Retail through the importer and dbt, with features at these as-of dates."""
+    stack = Stack(root)
     stack.run(
-        str(Path(__import__("sys").executable)), "-m", "ingest.load", str(ONLINE_RETAIL),
-        "--preset", "online-retail", "--out", str(stack.raw_dir),
+        sys.executable, "-m", "ingest.load", str(ONLINE_RETAIL), "--preset", "online-retail",
+        "--out", str(stack.raw_dir),
     )  # fmt: skip
-    dates = ONLINE_RETAIL_WEEKLY if cadence == "weekly" else ONLINE_RETAIL_MONTH_ENDS
     stack.dbt_build("{as_of_dates: [" + ", ".join(dates) + "]}")
+    return stack
+
+
+def online_retail_quality(workdir: Path, cadence: str = "weekly") -> dict:
+    dates = ONLINE_RETAIL_WEEKLY if cadence == "weekly" else ONLINE_RETAIL_MONTH_ENDS
+    stack = online_retail_stack(workdir / "online_retail", dates)
     stack.feature_store()
     per_date = {}
     for as_of in ONLINE_RETAIL_TEST_DATES:

@@ -26,8 +26,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import tempfile
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -36,33 +36,28 @@ import pandas as pd
 from sklearn.metrics import average_precision_score, roc_auc_score
 from xgboost import XGBClassifier
 
-from bench.model_quality import ONLINE_RETAIL, ONLINE_RETAIL_MONTH_ENDS, ONLINE_RETAIL_WEEKLY
+from bench.model_quality import (
+    ONLINE_RETAIL,
+    ONLINE_RETAIL_MONTH_ENDS,
+    ONLINE_RETAIL_WEEKLY,
+    online_retail_stack,
+)
 from bench.model_quality import ONLINE_RETAIL_TEST_DATES as TESTS
 from bench.stack import Stack
 from modeling.bgnbd import BGNBD, rfm
+from modeling.candidates import CANDIDATES
+from modeling.dataset import LABEL, split_by_as_of
 
 SQL_DIR = Path(__file__).with_name("sql")
 KEYS = ["customer_id", "as_of_date"]
-NOT_FEATURES = {"customer_id", "as_of_date", "event_timestamp", "repeat_30d"}
+NOT_FEATURES = {"customer_id", "as_of_date", "event_timestamp", LABEL}
 CATEGORICAL = {"favourite_category", "preferred_payment_method", "gender", "location"}
-
-
-def build(root: Path, dates: list[str]) -> Stack:
-    stack = Stack(root)
-    stack.run(
-        sys.executable, "-m", "ingest.load", str(ONLINE_RETAIL), "--preset", "online-retail",
-        "--out", str(stack.raw_dir),
-    )  # fmt: skip
-    stack.dbt_build("{as_of_dates: [" + ", ".join(dates) + "]}")
-    return stack
 
 
 def labelled(stack: Stack) -> pd.DataFrame:
     features = pd.read_parquet(stack.features_dir / "customer_features.parquet")
     labels = pd.read_parquet(stack.features_dir / "customer_labels.parquet")
-    frame = features.merge(labels[[*KEYS, "repeat_30d"]], on=KEYS)
-    frame["as_of_date"] = pd.to_datetime(frame["as_of_date"])
-    return frame
+    return features.merge(labels[[*KEYS, LABEL]], on=KEYS)
 
 
 def family(stack: Stack, name: str) -> pd.DataFrame:
@@ -75,7 +70,7 @@ def family(stack: Stack, name: str) -> pd.DataFrame:
         frame = con.sql(sql).df()
     finally:
         con.close()
-    frame["as_of_date"] = pd.to_datetime(frame["as_of_date"])
+    frame["as_of_date"] = pd.to_datetime(frame["as_of_date"]).dt.date
     return frame.astype({c: float for c in frame.columns if c not in KEYS})
 
 
@@ -93,28 +88,21 @@ def bgnbd_family(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def xgboost(**overrides) -> XGBClassifier:
-    params = dict(
-        n_estimators=300, max_depth=3, learning_rate=0.03, max_bin=128, subsample=0.8,
-        colsample_bytree=0.8, min_child_weight=20, reg_lambda=5.0, tree_method="hist",
-        n_jobs=2, random_state=42,
-    )  # fmt: skip
-    return XGBClassifier(**{**params, **overrides})
+    """The product's XGBoost (modeling.candidates), with these parameters changed."""
+    return CANDIDATES["xgb"].make(np.empty(0), 42).set_params(**overrides)
 
 
 def backtest(frame: pd.DataFrame, columns: list[str], make=xgboost) -> dict:
-    """Mean ROC-AUC and PR-AUC over the four test dates, and each date's."""
-    dates = sorted(frame["as_of_date"].unique())
+    """Mean ROC-AUC and PR-AUC over the four test dates, and each date's: the product's
+    split (modeling.dataset.split_by_as_of), fitted on train and scored on the test date."""
     per_date = {}
     for test in TESTS:
-        day = pd.Timestamp(test)
-        known = [d for d in dates if d + pd.Timedelta(days=30) <= day]
-        train = frame[frame["as_of_date"].isin(known[:-1])]  # the last one validates
-        held = frame[frame["as_of_date"] == day]
-        model = make().fit(train[columns].astype(float), train["repeat_30d"])
+        train, _, held = split_by_as_of(frame, 1, 30, date.fromisoformat(test))
+        model = make().fit(train[columns].astype(float), train[LABEL])
         score = model.predict_proba(held[columns].astype(float))[:, 1]
         per_date[test] = (
-            roc_auc_score(held["repeat_30d"], score),
-            average_precision_score(held["repeat_30d"], score),
+            roc_auc_score(held[LABEL], score),
+            average_precision_score(held[LABEL], score),
         )
     values = np.array(list(per_date.values()))
     return {
@@ -172,7 +160,7 @@ def learners() -> dict:
 def study(workdir: Path) -> dict:
     out: dict[str, dict] = {}
     for cadence, dates in (("monthly", ONLINE_RETAIL_MONTH_ENDS), ("weekly", ONLINE_RETAIL_WEEKLY)):
-        stack = build(workdir / cadence, dates)
+        stack = online_retail_stack(workdir / cadence, dates)
         frame = labelled(stack)
         base = [c for c in frame.columns if c not in NOT_FEATURES | CATEGORICAL]
         rows = {"product features": backtest(frame, base)}

@@ -67,6 +67,7 @@ def test_each_worker_has_its_own_socket_and_a_burst_reaches_them_all(
         while len(_listening_sockets(port)) < 2 and time.monotonic() < deadline:
             time.sleep(0.2)
         assert len(_listening_sockets(port)) == 2  # uvicorn --workers 2 shares one: 1
+        workers = _workers(server)
 
         burst = [socket.create_connection(("127.0.0.1", port)) for _ in range(32)]
         try:
@@ -75,7 +76,6 @@ def test_each_worker_has_its_own_socket_and_a_burst_reaches_them_all(
                 conn.sendall(request)
             for conn in burst:
                 assert conn.recv(4096).startswith(b"HTTP/1.1 ")
-            workers = _workers(server)
             per_worker = [
                 sum(
                     1
@@ -93,7 +93,7 @@ def test_each_worker_has_its_own_socket_and_a_burst_reaches_them_all(
     finally:
         server.terminate()
         assert server.wait(timeout=30) == 0  # SIGTERM stops every worker cleanly
-    assert not psutil.pid_exists(server.pid) or psutil.Process(server.pid).status() == "zombie"
+    assert not any(w.is_running() and w.status() != psutil.STATUS_ZOMBIE for w in workers)
 
 
 def test_a_worker_that_dies_takes_the_server_down_with_a_failure(
