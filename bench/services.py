@@ -1,4 +1,5 @@
-"""Throwaway local services for benchmarks and tests: a free loopback port, a redis-server.
+"""Throwaway local services for benchmarks and tests: a free loopback port, a redis-server, and
+waiting for a server we started to answer /health.
 
 One implementation for both, so that "how we start Redis" cannot drift between the suite that
 checks the product and the benchmarks that measure it.
@@ -17,6 +18,23 @@ from pathlib import Path
 
 class ServiceMissing(RuntimeError):
     """The service's binary is not installed here."""
+
+
+def wait_until_ready(base_url: str, process: subprocess.Popen, seconds: float = 90) -> None:
+    """Return once GET {base_url}/health answers 200; fail fast if the process has exited."""
+    import httpx
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited with {process.returncode}")
+        try:
+            if httpx.get(f"{base_url}/health", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.25)
+    raise RuntimeError(f"{base_url}/health not ready within {seconds} s")
 
 
 def free_port() -> int:

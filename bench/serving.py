@@ -41,7 +41,7 @@ from typing import Any
 import httpx
 import pandas as pd
 
-from bench.services import free_port
+from bench.services import free_port, wait_until_ready
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -160,20 +160,6 @@ def _known_ids(base_url: str, limit: int) -> list[str]:
     return known[:limit]
 
 
-def _wait_ready(base_url: str, process: subprocess.Popen, seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the server exited with {process.returncode}")
-        try:
-            if httpx.get(f"{base_url}/health", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.3)
-    raise RuntimeError(f"{base_url}/health not ready within {seconds} s")
-
-
 def _server_batch_ms(log_path: Path, after_line: int) -> list[float]:
     """latency_ms of /predict/batch requests in the server's request log after a line."""
     times = []
@@ -289,7 +275,7 @@ def run(
             )
         try:
             try:
-                _wait_ready(base_url, process, seconds=ready_timeout)
+                wait_until_ready(base_url, process, seconds=ready_timeout)
             except RuntimeError as exc:
                 tail = "\n".join(log_path.read_text().splitlines()[-20:])
                 raise RuntimeError(f"{exc}; server log:\n{tail}") from exc

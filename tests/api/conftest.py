@@ -11,18 +11,16 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
 from api.main import create_app
 from api.settings import Settings
-from bench.services import free_port
+from bench.services import free_port, wait_until_ready
 from tests.conftest import REPO_ROOT
 
 ADMIN_TOKEN = "test-admin-token-0123456789"
@@ -60,20 +58,6 @@ def known_ids(warehouse) -> list[str]:
     features = pd.read_parquet(warehouse.features_dir / "customer_features.parquet")
     latest = features[features["event_timestamp"] == features["event_timestamp"].max()]
     return sorted(latest["customer_id"])[:50]
-
-
-def wait_until_ready(base_url: str, process: subprocess.Popen, seconds: float = 90) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"uvicorn exited with {process.returncode}")
-        try:
-            if httpx.get(f"{base_url}/health", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.25)
-    raise AssertionError(f"{base_url}/health not ready within {seconds} s")
 
 
 @contextmanager

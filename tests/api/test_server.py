@@ -11,8 +11,7 @@ import time
 
 import psutil
 
-from bench.services import free_port
-from tests.api.conftest import wait_until_ready
+from bench.services import free_port, wait_until_ready
 from tests.conftest import REPO_ROOT
 
 

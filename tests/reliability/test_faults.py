@@ -26,10 +26,9 @@ import redis
 from fastapi.testclient import TestClient
 
 from api.main import create_app
-from bench.services import free_port
+from bench.services import free_port, wait_until_ready
 from feature_repo.materialize import materialize_latest
 from feature_repo.store import open_store
-from tests.api.conftest import wait_until_ready
 from tests.conftest import REPO_ROOT
 
 pytestmark = pytest.mark.slow
