@@ -34,4 +34,9 @@ EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=120s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/health', timeout=4)"]
 
-CMD ["uvicorn", "api.main:app", "--host", "0.0.0.0", "--port", "8000"]
+# the same server as `make serve`: one SO_REUSEPORT socket per worker (api/server.py); it exits
+# non-zero if a worker dies, and compose's restart policy brings the whole server back
+ENV API_HOST=0.0.0.0 \
+    API_PORT=8000 \
+    API_WORKERS=2
+CMD ["python", "-m", "api"]

@@ -69,14 +69,20 @@ def test_dockerfile_runs_as_a_non_root_user_with_a_healthcheck():
     assert "PIP_CONSTRAINT=build-constraints.txt" in run and "requirements.txt" in run
 
 
-def test_the_served_app_imports_and_the_ports_agree():
+def test_the_served_app_imports_and_the_ports_agree(monkeypatch):
     (cmd,) = [args for op, args in _instructions() if op == "CMD"]
     argv = yaml.safe_load(cmd)  # exec form is a JSON list
-    assert argv[0] == "uvicorn"
-    module, attribute = argv[1].split(":")
-    assert hasattr(importlib.import_module(module), attribute)
-    port = int(argv[argv.index("--port") + 1])
-    assert port == Settings(_env_file=None).port
+    assert argv[:2] == ["python", "-m"]
+    assert hasattr(importlib.import_module(f"{argv[2]}.__main__"), "main")
+    default_port = Settings(_env_file=None).port
+    for op, args in _instructions():
+        if op == "ENV":
+            for pair in re.findall(r"(API_\w+)=(\S+)", args):
+                monkeypatch.setenv(*pair)
+    settings = Settings(_env_file=None)  # what the server in the image reads
+    assert settings.host == "0.0.0.0"  # reachable from outside the container
+    port = settings.port
+    assert port == default_port
     (expose,) = [args for op, args in _instructions() if op == "EXPOSE"]
     assert int(expose) == port
     (mapping,) = _compose()["services"]["api"]["ports"]
