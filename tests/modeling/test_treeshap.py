@@ -1,0 +1,81 @@
+"""modeling.treeshap gives XGBoost's own TreeSHAP values (`pred_contribs`), for any tree shape.
+
+Real boosters trained here, scored against the booster's own implementation on rows with
+missing values, features split on twice along one path, one-leaf trees and early stopping.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from xgboost import DMatrix, XGBClassifier
+
+from modeling.treeshap import TreeShap, Unsupported, xgboost_contributions
+
+
+def _data(seed: int = 0, rows: int = 3000, columns: int = 8) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(rows, columns))
+    x[:, 5] = rng.integers(0, 2, rows)  # a 0/1 column, like a one-hot one
+    logit = 1.5 * x[:, 0] - x[:, 1] * x[:, 2] + np.sin(2 * x[:, 3]) + 0.8 * x[:, 5]
+    y = (rng.random(rows) < 1 / (1 + np.exp(-logit))).astype(int)
+    x[rng.random(x.shape) < 0.15] = np.nan  # missing values take each split's default side
+    return x, y
+
+
+def _reference(model: XGBClassifier, x: np.ndarray) -> np.ndarray:
+    booster = model.get_booster()
+    _, end = model._get_iteration_range(None)
+    return booster.predict(DMatrix(x), pred_contribs=True, iteration_range=(0, end))[:, :-1]
+
+
+@pytest.mark.parametrize("depth", [1, 3, 6])
+def test_equals_xgboost_pred_contribs(depth):
+    x, y = _data()
+    model = XGBClassifier(n_estimators=60, max_depth=depth, learning_rate=0.1, random_state=0)
+    model.fit(x[:2000], y[:2000])
+    shap = TreeShap(model.get_booster())
+    if depth == 6:  # deep trees split on the same feature twice along a path
+        assert shap.pair_nodes.shape[2] > 1
+    got = shap(x[2000:])
+    assert got.dtype == np.float32 and got.shape == (1000, x.shape[1])
+    np.testing.assert_allclose(got, _reference(model, x[2000:]), rtol=0, atol=2e-5)
+
+
+def test_sums_to_the_margin_with_one_leaf_trees_and_early_stopping():
+    x, y = _data(seed=1)
+    model = XGBClassifier(
+        n_estimators=200, max_depth=2, learning_rate=0.3, early_stopping_rounds=5, random_state=0
+    )
+    model.fit(x[:2000], y[:2000], eval_set=[(x[2000:2500], y[2000:2500])], verbose=False)
+    assert model.best_iteration < 199  # stopped early: trees after it are not served
+    got = xgboost_contributions(model, x[2500:])
+    np.testing.assert_allclose(got, _reference(model, x[2500:]), rtol=0, atol=2e-5)
+    margin = model.predict(x[2500:], output_margin=True)
+    bias = margin - got.sum(axis=1)
+    np.testing.assert_allclose(bias, bias[0], atol=1e-4)
+
+    stumps = XGBClassifier(n_estimators=5, max_depth=2, min_child_weight=1e9).fit(x, y)
+    assert np.all(TreeShap(stumps.get_booster())(x[:10]) == 0)  # no split: all bias
+
+
+def test_what_it_does_not_reproduce_falls_back_to_xgboost():
+    x, y = _data(seed=2)
+    dart = XGBClassifier(booster="dart", n_estimators=10, max_depth=3).fit(x, y)
+    with pytest.raises(Unsupported):
+        TreeShap(dart.get_booster())
+    zero_missing = XGBClassifier(n_estimators=10, max_depth=3, missing=0.0)
+    zero_missing.fit(np.nan_to_num(x), y)
+    for model, rows in ((dart, x[:50]), (zero_missing, np.nan_to_num(x[:50]))):
+        expected = model.get_booster().predict(
+            DMatrix(rows, missing=model.missing), pred_contribs=True
+        )
+        np.testing.assert_allclose(
+            xgboost_contributions(model, rows), expected[:, :-1], rtol=0, atol=1e-6
+        )
+
+
+def test_no_rows():
+    x, y = _data(seed=3)
+    model = XGBClassifier(n_estimators=5, max_depth=3).fit(x, y)
+    assert TreeShap(model.get_booster())(x[:0]).shape == (0, x.shape[1])
