@@ -24,6 +24,7 @@ from bench.stack import BIN, REPO_ROOT, Stack
 
 TIERS = {"s": 20_000, "m": 200_000, "l": 1_000_000}
 RESULTS_DIR = REPO_ROOT / "bench"
+SECTIONS = ("data", "dbt", "backfill", "feature_store", "training", "serving", "pipeline")
 
 
 def machine() -> dict:
@@ -156,6 +157,28 @@ def run_tier(tier: str, sections: set[str]) -> dict:
     return results
 
 
+def merge_results(previous_path: Path, fresh: dict) -> dict:
+    """The previous results with the freshly run sections replaced; `ran` dates each section.
+
+    Sections run on another tier are not kept: their figures are of another scale.
+    """
+    ran = dict.fromkeys((s for s in SECTIONS if s in fresh), fresh["date"])
+    if not previous_path.exists():
+        return {**fresh, "ran": ran}
+    previous = json.loads(previous_path.read_text())
+    if previous.get("tier") != fresh["tier"]:
+        raise SystemExit(
+            f"--update: {previous_path} is tier {previous.get('tier')}, this run tier "
+            f"{fresh['tier']}; run the whole tier instead"
+        )
+    earlier = previous.get("ran") or dict.fromkeys(SECTIONS, previous["date"])
+    merged = {**previous, **fresh}
+    merged["ran"] = {
+        s: ran.get(s, earlier.get(s, previous["date"])) for s in SECTIONS if s in merged
+    }
+    return merged
+
+
 def write_results(results: dict, out_dir: Path) -> None:
     from bench.report import render_markdown
 
@@ -174,12 +197,20 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--tier", choices=sorted(TIERS), default="s")
     parser.add_argument(
         "--only",
-        default="data,dbt,backfill,feature_store,training,serving,pipeline",
+        default=",".join(SECTIONS),
         help="comma-separated sections to run (default: all)",
     )
     parser.add_argument("--out", type=Path, default=RESULTS_DIR, help="where results go")
+    parser.add_argument(
+        "--update",
+        action="store_true",
+        help="keep the sections of <out>/results.json (same tier) that --only does not rerun; "
+        "each section says when it ran",
+    )
     args = parser.parse_args(argv)
     results = run_tier(args.tier, set(args.only.split(",")))
+    if args.update:
+        results = merge_results(args.out / "results.json", results)
     write_results(results, args.out)
     print((args.out / "results.md").read_text())
 

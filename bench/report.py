@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 
@@ -230,10 +229,6 @@ def _pipeline(d: dict) -> list[str]:
     ]
 
 
-def _generic(title: str, d: Any) -> list[str]:
-    return [f"## {title}", "", "```json", json.dumps(d, indent=2, default=str), "```", ""]
-
-
 def render_markdown(results: dict) -> str:
     m = results["machine"]
     lines = [
@@ -253,9 +248,13 @@ def render_markdown(results: dict) -> str:
         "serving": _serving,
         "pipeline": _pipeline,
     }
-    for section in ("data", "dbt", "backfill", "feature_store", "training", "serving", "pipeline"):
+    ran = results.get("ran", {})
+    for section in renderers:
         if section not in results:
             continue
-        render = renderers.get(section)
-        lines += render(results[section]) if render else _generic(section, results[section])
+        render = renderers[section]
+        body = render(results[section])
+        if section in ran and ran[section] != results["date"]:
+            body[1:1] = ["", f"*(this section ran {ran[section]}; `--update` kept it)*"]
+        lines += body
     return "\n".join(lines) + "\n"
