@@ -2,7 +2,8 @@
 
 The same numbers as `Booster.predict(pred_contribs=True)` (path-dependent TreeSHAP, covers as
 the background), computed another way, because XGBoost's own took 129 ms for a batch of 1,000
-customers on one core (86 ms on two), most of the no-cache `/predict/batch` time.
+customers on one core (86 ms on two), most of the no-cache `/predict/batch` time; this takes
+31 ms for that batch and 0.075 ms for one row (XGBoost's: 0.38 ms).
 
 The idea is Fast TreeSHAP v2 (Yang, 2021). A tree's prediction is a sum over its leaves, and a
 leaf's share of the game "features in S are known, the rest follow the covers" is
@@ -17,8 +18,8 @@ model is loaded; a batch then costs one comparison per split node per row, one t
 (leaf, path feature) per row and a sum per feature.
 
 Anything outside that (DART, categorical splits, a `missing` value other than NaN, paths with
-more than MAX_PATH_FEATURES distinct features) raises Unsupported, and the caller uses
-XGBoost's own `pred_contribs`.
+more than MAX_PATH_FEATURES distinct features, tables above MAX_TABLE_ENTRIES) raises
+Unsupported, and the caller uses XGBoost's own `pred_contribs`.
 """
 
 from __future__ import annotations
@@ -32,8 +33,11 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 
-# A table has 2^k rows per leaf for k distinct features on its path; depth ≤ 8 stays small.
+# A leaf's table has 2^k × k entries for k distinct features on its path; the product's
+# depth-3 XGBoost has 2,330 leaves and 56,000 entries. Above these bounds (deep, large
+# ensembles) XGBoost's own pred_contribs is used instead of an outsized table.
 MAX_PATH_FEATURES = 8
+MAX_TABLE_ENTRIES = 10_000_000  # 80 MB of float64
 
 
 class Unsupported(ValueError):
@@ -149,6 +153,8 @@ class TreeShap:
         always = 2 * len(node_feature)  # the Gext column that is always true
 
         width, n_leaves = self.depth, len(leaves)
+        if n_leaves * (1 << width) * width > MAX_TABLE_ENTRIES:
+            raise Unsupported(f"{n_leaves} leaves × 2^{width} masks: too large a table")
         table = np.zeros((n_leaves, 1 << width, width))
         self.pair_feature = np.full((n_leaves, width), self.n_features, dtype=np.int64)
         hops = max((len(n) for leaf in leaves for n in leaf.nodes), default=1)

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from xgboost import DMatrix, XGBClassifier
 
+from modeling import treeshap
 from modeling.treeshap import TreeShap, Unsupported, xgboost_contributions
 
 
@@ -59,8 +60,15 @@ def test_sums_to_the_margin_with_one_leaf_trees_and_early_stopping():
     assert np.all(TreeShap(stumps.get_booster())(x[:10]) == 0)  # no split: all bias
 
 
-def test_what_it_does_not_reproduce_falls_back_to_xgboost():
+def test_what_it_does_not_reproduce_falls_back_to_xgboost(monkeypatch):
     x, y = _data(seed=2)
+    deep = XGBClassifier(n_estimators=20, max_depth=6).fit(x, y)
+    monkeypatch.setattr(treeshap, "MAX_TABLE_ENTRIES", 1_000)
+    with pytest.raises(Unsupported, match="too large a table"):
+        TreeShap(deep.get_booster())
+    np.testing.assert_allclose(
+        xgboost_contributions(deep, x[:50]), _reference(deep, x[:50]), rtol=0, atol=1e-6
+    )
     dart = XGBClassifier(booster="dart", n_estimators=10, max_depth=3).fit(x, y)
     with pytest.raises(Unsupported):
         TreeShap(dart.get_booster())
