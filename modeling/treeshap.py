@@ -38,6 +38,8 @@ from scipy import sparse
 # ensembles) XGBoost's own pred_contribs is used instead of an outsized table.
 MAX_PATH_FEATURES = 8
 MAX_TABLE_ENTRIES = 10_000_000  # 80 MB of float64
+# rows scored at once: ~50 MB of work arrays per chunk for the product's model
+ROWS_PER_CHUNK = 2048
 
 
 class Unsupported(ValueError):
@@ -200,6 +202,10 @@ class TreeShap:
         n_rows = matrix.shape[0]
         if n_rows == 0 or self.n_leaves == 0:
             return np.zeros((n_rows, self.n_features), dtype=np.float32)
+        if n_rows > ROWS_PER_CHUNK:  # bounded memory: (leaves × rows) arrays per chunk
+            return np.concatenate(
+                [self(matrix[i : i + ROWS_PER_CHUNK]) for i in range(0, n_rows, ROWS_PER_CHUNK)]
+            )
         # everything node-major (nodes × rows): each gather below copies whole rows
         x = np.ascontiguousarray(np.asarray(matrix, dtype=np.float32).T)
         values = x[self.node_feature]

@@ -87,3 +87,12 @@ def test_no_rows():
     x, y = _data(seed=3)
     model = XGBClassifier(n_estimators=5, max_depth=3).fit(x, y)
     assert TreeShap(model.get_booster())(x[:0]).shape == (0, x.shape[1])
+
+
+def test_large_batches_are_scored_in_chunks_with_the_same_result(monkeypatch):
+    x, y = _data(seed=4)
+    model = XGBClassifier(n_estimators=20, max_depth=4).fit(x, y)
+    shap = TreeShap(model.get_booster())
+    whole = shap(x)
+    monkeypatch.setattr(treeshap, "ROWS_PER_CHUNK", 7)
+    np.testing.assert_array_equal(shap(x), whole)
