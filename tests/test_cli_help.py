@@ -19,6 +19,7 @@ COMMANDS = [
     "backfill",
     "bench",
     "bench.serving",
+    "bench.explanations",
     "bench.feature_store",
     "bench.backfill",
     "bench.dbt_vs_duckdb",
