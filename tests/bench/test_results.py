@@ -23,7 +23,10 @@ def test_the_committed_results_render_every_section():
 
 
 def test_update_replaces_the_rerun_section_and_dates_the_kept_ones(tmp_path):
+    # the committed figures as a first, whole-tier run wrote them: one date, no `ran` map
     previous = json.loads(COMMITTED.read_text())
+    previous.pop("ran", None)
+    previous["date"] = "2029-01-01T00:00:00+00:00"
     path = tmp_path / "results.json"
     path.write_text(json.dumps(previous))
     fresh = {
