@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+import redis
+from feast.infra.online_stores.helpers import _mmh3
 
 from feature_repo.lookup import get_online_features
 from feature_repo.materialize import materialize_latest
@@ -11,6 +13,7 @@ from feature_repo.online_reader import OnlineReader
 from feature_repo.store import apply_definitions, open_store
 from tests.conftest import redis_server
 from tests.feature_store.test_feature_store import _assert_online_equals_latest_offline
+from tests.feature_store.test_online_reader import _latest_ids, assert_same_reads
 
 
 @pytest.fixture(scope="module")
@@ -41,6 +44,73 @@ def test_redis_and_sqlite_answer_the_same(redis_store, feature_store, warehouse)
                        ["customer_id"].unique())[:60]  # fmt: skip
     ids = [*customers, "NOBODY123", customers[0].lower()]
     assert OnlineReader(redis_store).read(ids) == OnlineReader(feature_store).read(ids)
+
+
+def _client(redis_url: str) -> redis.Redis:
+    host, port = redis_url.split(":")
+    return redis.Redis(host=host, port=int(port))
+
+
+def test_redis_reader_equals_feast_with_one_hmget_per_customer(redis_store, redis_url, warehouse):
+    """The reader packs every view of a customer into one HMGET (Feast sends one per view) and
+    still answers what Feast's get_online_features answers, value for value."""
+    known = _latest_ids(warehouse, 120)
+    ids = [*known, "NOBODY123", known[0].lower(), f"  {known[3]} ", known[3]]
+    assert_same_reads(redis_store, ids)
+
+    client = _client(redis_url)
+    client.config_resetstat()
+    rows = OnlineReader(redis_store).read(ids)
+    hmget = client.info("commandstats").get("cmdstat_hmget", {}).get("calls", 0)
+    assert hmget == len(known) + 1  # unique ids: the repeats are read once
+    assert sum(r.found for r in rows) == len(ids) - 1
+
+
+def test_redis_customer_in_only_some_views_reads_like_feast(redis_store, redis_url, warehouse):
+    """A hash holding one view's fields and stamp but not the others' (a view materialized
+    later, or expired): found, the absent views' features null, as-of from the present view."""
+    client = _client(redis_url)
+    reader = OnlineReader(redis_store)
+    (customer,) = _latest_ids(warehouse, 1)
+    source = reader._backend._key(customer) + redis_store.config.project.encode()
+    partial = reader._backend._key("PARTIAL1") + redis_store.config.project.encode()
+    stored = client.hgetall(source)
+    first_view = redis_store.get_feature_view(reader.views[0][0].name).name
+    own = {k for k in stored if k == f"_ts:{first_view}".encode()}
+    own |= {_mmh3(f"{first_view}:{name}") for name in reader.views[0][1]}
+    client.hset(partial, mapping={k: v for k, v in stored.items() if k in own})
+    try:
+        assert_same_reads(redis_store, ["PARTIAL1", customer])
+        (row,) = reader.read(["PARTIAL1"])
+        assert row.found
+        assert all(row.features[n] is None for _, names, _ in reader.views[1:] for n in names)
+        assert any(row.features[n] is not None for n in reader.views[0][1])
+    finally:
+        client.delete(partial)
+
+
+def test_redis_reader_never_answers_from_a_stale_cache(redis_store, redis_url, warehouse):
+    """Redis has no commit counter like SQLite's data_version, so the reader keeps no cache
+    there even when asked: a value rewritten in the store is what the next read returns."""
+    client = _client(redis_url)
+    reader = OnlineReader(redis_store, cache_size=1_000)
+    (customer,) = _latest_ids(warehouse, 1)
+    project = redis_store.config.project.encode()
+    copy = reader._backend._key("CACHED1") + project
+    client.hset(copy, mapping=client.hgetall(reader._backend._key(customer) + project))
+    try:
+        view, names, _ = reader.views[0]
+        before = reader.read(["CACHED1"])[0].features
+        number = next(n for n in names if isinstance(before[n], float))
+        from feast.infra.online_stores.helpers import _mmh3
+        from feast.protos.feast.types.Value_pb2 import Value
+
+        client.hset(
+            copy, _mmh3(f"{view.name}:{number}"), Value(double_val=-1.5).SerializeToString()
+        )
+        assert reader.read(["CACHED1"])[0].features[number] == -1.5
+    finally:
+        client.delete(copy)
 
 
 def test_redis_unknown_customer_is_not_found(redis_store):
