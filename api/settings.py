@@ -45,8 +45,9 @@ class Settings(BaseSettings):
     # customer id, features-as-of, every feature value): the same inputs give the same
     # answer, so a repeat skips the model; 0 scores every request
     result_cache_size: int = Field(default=20_000, ge=0, le=10_000_000)
-    # keep up to this many customers' online features per worker (SQLite store): emptied
-    # whenever the online database changes (SQLite's data_version), so never stale; 0 = off
+    # keep up to this many customers' online features per worker, emptied whenever the online
+    # database changes (SQLite's data_version), so never stale; 0 = off. SQLite only: Redis
+    # has no such commit counter, so it is read on every request
     feature_cache_size: int = Field(default=20_000, ge=0, le=10_000_000)
     # while no model or store is loaded, requests retry loading at most this often
     retry_load_seconds: float = Field(default=5, ge=0)

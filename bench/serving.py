@@ -2,7 +2,7 @@
 
     python -m bench.serving [--connections 1,8,32] [--duration 30] [--models-dir DIR]
                             [--port P] [--workers 2] [--method get|post] [--rate 1000]
-                            [--result-cache N]
+                            [--result-cache N] [--online sqlite|redis]
 
 Starts the real server (`python -m api`: N workers, one SO_REUSEPORT socket each, uvloop,
 httptools, no access log) on a free loopback port, serving the repo's data/ (the Feast store
@@ -22,6 +22,11 @@ A batch of 1,000 ids is timed too: the server's own time from its request log
 line (median of several) and the client's round trip. The server's RSS (all processes) is
 read before and after the load. Everything is bounded by timeouts, and the server is stopped
 whatever happens. `run(...)` returns the figures as a dict; `main` prints a table.
+
+`--online redis` serves the same features from a real redis-server instead (production's
+store): one is started on a free loopback port, the repo's registry is copied beside it and
+the latest features are materialized into it (`feature_repo.materialize`) before the server
+starts with API_REDIS_URL pointing there.
 """
 
 from __future__ import annotations
@@ -30,11 +35,14 @@ import argparse
 import json
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -312,9 +320,28 @@ def run(
     return result
 
 
+@contextmanager
+def redis_online_store(workdir: Path) -> Iterator[dict[str, str]]:
+    """A real Redis holding the repo's latest online features; yields the API's env for it."""
+    from bench.services import redis_server
+    from feature_repo.materialize import materialize_latest
+    from feature_repo.store import open_store
+
+    registry = Path(open_store().config.registry.path)
+    data_dir = workdir / "feast"
+    data_dir.mkdir(parents=True)
+    shutil.copy(registry, data_dir / "registry.db")
+    with redis_server(workdir) as url:
+        report = materialize_latest(open_store(data_dir=data_dir, redis_url=url))
+        if not report.customers:
+            raise SystemExit("nothing to materialize into Redis: run `make pipeline` first")
+        yield {"API_FEAST_DATA_DIR": str(data_dir), "API_REDIS_URL": url}
+
+
 def _table(result: dict[str, Any]) -> str:
     lines = [
         f"server: {result['server_command']}",
+        f"online store: {result.get('online_store', 'sqlite')}",
         f"result cache: {result['result_cache']}",
         f"model: {result['model']['version']} ({result['model']['model']}); "
         f"{result['distinct_ids']} distinct ids; {result['cpus']} CPUs; load average before "
@@ -375,9 +402,27 @@ def main(argv: list[str] | None = None) -> None:
         help="API_RESULT_CACHE_SIZE and API_FEATURE_CACHE_SIZE for the server (0: read the "
         "store and score on every request; default: the API's defaults)",
     )  # fmt: skip
+    parser.add_argument(
+        "--online", choices=("sqlite", "redis"), default="sqlite",
+        help="the repo's online store in force, or a fresh redis-server holding the same "
+        "latest features (%(default)s)",
+    )  # fmt: skip
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = parser.parse_args(argv)
-    result = run(
+    with tempfile.TemporaryDirectory(prefix="bench_serving_online_") as tmp:
+        if args.online == "redis":
+            with redis_online_store(Path(tmp)) as env:
+                result = _run_from_args(args, env)
+        else:
+            result = _run_from_args(args, {})
+    result["online_store"] = args.online
+    print(_table(result))
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2))
+
+
+def _run_from_args(args: argparse.Namespace, extra_env: dict[str, str]) -> dict[str, Any]:
+    return run(
         connections=tuple(int(c) for c in args.connections.split(",")),
         duration=args.duration,
         models_dir=args.models_dir,
@@ -388,10 +433,8 @@ def main(argv: list[str] | None = None) -> None:
         paced_connections=args.paced_connections,
         result_cache=args.result_cache,
         n_ids=args.ids,
+        extra_env=extra_env,
     )
-    print(_table(result))
-    if args.json:
-        args.json.write_text(json.dumps(result, indent=2))
 
 
 if __name__ == "__main__":
