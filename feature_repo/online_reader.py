@@ -235,15 +235,15 @@ class _RedisBackend:
         self._project = config.project.encode()
         self._pool = client.connection_pool
         fields: list[bytes] = []
-        # what each field of the reply is: (view, feature name), or (view, None) for its stamp
-        self._layout: list[tuple[int, str | None]] = []
-        for i, (view, names, _) in enumerate(views):
+        # what each field of the reply is: a feature's name, or None for a view's stamp
+        self._layout: list[str | None] = []
+        for view, names, _ in views:
             view_name = compute_versioned_name(view, versioning)
             for name in names:
                 fields.append(_mmh3(f"{view_name}:{name}"))
-                self._layout.append((i, name))
+                self._layout.append(name)
             fields.append(f"_ts:{view_name}".encode())
-            self._layout.append((i, None))
+            self._layout.append(None)
         self._head = b"*%d\r\n$5\r\nHMGET\r\n" % (2 + len(fields))
         self._fields = b"".join(_resp_string(f) for f in fields)
         self._memo: dict[bytes, Any] = {}
@@ -268,7 +268,7 @@ class _RedisBackend:
                 raise reply
             values: dict[str, Any] = {}
             stamps = []
-            for (_, name), blob in zip(layout, reply, strict=True):
+            for name, blob in zip(layout, reply, strict=True):
                 if name is None:
                     # Feast stamps a missing view with the epoch: those do not count
                     if blob and (seconds := _memoized(memo, blob, _timestamp_seconds)):
