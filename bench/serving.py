@@ -49,7 +49,7 @@ from typing import Any
 import httpx
 import pandas as pd
 
-from bench.services import free_port, wait_until_ready
+from bench.services import free_port, redis_server, wait_until_ready
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -323,7 +323,6 @@ def run(
 @contextmanager
 def redis_online_store(workdir: Path) -> Iterator[dict[str, str]]:
     """A real Redis holding the repo's latest online features; yields the API's env for it."""
-    from bench.services import redis_server
     from feature_repo.materialize import materialize_latest
     from feature_repo.store import open_store
 

@@ -85,11 +85,10 @@ class OnlineReader:
         self._cache: dict[str, OnlineFeatures] = {}
         self._generation = 0  # bumped on every emptying: a read begun before it stores nothing
         self._lock = threading.Lock()
-        self._sqlite: _SqliteBackend | None = None
         self._backend: _SqliteBackend | _RedisBackend | None = None
         online = self.config.online_store
         if getattr(online, "type", "") == "sqlite":
-            self._backend = self._sqlite = _SqliteBackend(store, self.views)
+            self._backend = _SqliteBackend(store, self.views)
             # only SQLite says when another connection committed (`PRAGMA data_version`);
             # Redis has no such signal, so a cache there could serve overwritten features
             self.cache_size = cache_size
@@ -130,7 +129,8 @@ class OnlineReader:
         return [by_id[c] for c in ids]
 
     def _forget_if_changed(self) -> int:
-        if self._sqlite is not None and self._sqlite.changed():
+        backend = self._backend
+        if isinstance(backend, _SqliteBackend) and backend.changed():
             with self._lock:
                 self._cache = {}
                 self._generation += 1

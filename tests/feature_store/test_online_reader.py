@@ -99,8 +99,8 @@ def test_cached_reader_answers_repeats_from_memory_and_sees_every_commit(warehou
     assert first == OnlineReader(store).read(ids)  # the same answer as the uncached reader
 
     queries = []
-    real_read = reader._sqlite.read
-    reader._sqlite.read = lambda part: queries.append(part) or real_read(part)
+    real_read = reader._backend.read
+    reader._backend.read = lambda part: queries.append(part) or real_read(part)
     assert reader.read(ids) == first and queries == []  # all from memory, misses included
     assert reader.read([*ids, _latest_ids(warehouse, 6)[-1]])[-1].found
     assert queries == [[_latest_ids(warehouse, 6)[-1]]]  # only the new id went to SQLite
