@@ -2,21 +2,29 @@
 
     python -m ingest.load orders.csv                        # already in contract column names
     python -m ingest.load export.csv --map order_date=InvoiceDate --map amount=Total
-    python -m ingest.load sales.csv --date-format %d/%m/%Y --decimal ,
+    python -m ingest.load sales.csv --date-format %d/%m/%Y --decimal , --encoding cp1252
     python -m ingest.load online_retail.csv.gz --preset online-retail
+    python -m ingest.load more.csv --append       # or --replace; --undo restores the previous
 
 The loader only makes a source *representable* in the contract: it maps columns, normalises
-ISO (or ``--date-format``) dates to ``YYYY-MM-DD HH:MM:SS`` and decimal commas to points, and
-aggregates where a preset says so. Cleaning — typing, trimming, de-duplicating, rejecting bad
-rows with a reason code — is dbt staging's job, so a bad value is written as it arrived. Rows
-that cannot be represented at all (an invoice line with no customer cannot become anyone's
-order) are set aside with a reason in ``<out>/set_aside/``, never silently dropped, and the
-printed summary accounts for every input row: read = kept + set aside.
+ISO (or ``--date-format``) dates to ``YYYY-MM-DD HH:MM:SS`` (converting explicit time zones to
+``--timezone``), decimal commas to points, and aggregates where a preset says so. Cleaning —
+typing, trimming, de-duplicating, rejecting bad rows with a reason code — is dbt staging's job,
+so a bad value is written as it arrived. It never guesses at a user's numbers or ids: a value
+it cannot represent without guessing (``12.5`` in a ``--decimal ,`` file: 12.5 or 125?) is set
+aside with a reason in ``<out>/set_aside/``, never silently changed or dropped, and the printed
+summary accounts for every input row: read = kept + set aside.
+
+How a source is read (encodings, Parquet types) is in :mod:`ingest.sources`; how an import
+may replace or add to the landing zone, and the undo, in :mod:`ingest.landing`. Every error
+the user can fix is one line naming the file (and line and column when known), exit status 2.
 """
 
 from __future__ import annotations
 
 import argparse
+import shutil
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,9 +34,15 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ingest import contract
+from ingest import contract, landing, sources
+from ingest.errors import LoadError
+from ingest.sources import ISO_TIMESTAMP, literal, quote
 
-ISO_TIMESTAMP = "%Y-%m-%d %H:%M:%S"
+# The forms accepted under --decimal ',': 12 · 12,5 · -3,00 · 1.234,50 (dot thousands groups
+# of exactly three digits need a comma part). Any other value with a '.' or ',' is set aside.
+COMMA_DECIMAL = r"[+-]?(\d+(,\d+)?|\d{1,3}(\.\d{3})+,\d+)"
+# text ending in a time and an explicit offset: converted to --timezone, not left as written
+ZONED_TIME = r"\d:\d\d(:\d\d(\.\d+)?)?\s*([zZ]|[+-]\d\d(:?\d\d)?)$"
 
 
 @dataclass
@@ -45,8 +59,11 @@ class LoadSummary:
     returns: int = 0
     null_columns: list[str] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
-    removed_stale: list[str] = field(default_factory=list)
     preset: str | None = None
+    mode: str = "fresh"
+    earlier: landing.Holding = field(default_factory=lambda: landing.Holding("empty"))
+    rows_in_landing: int = 0
+    moved_to_previous: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
     def report(self) -> str:
@@ -83,21 +100,40 @@ class LoadSummary:
             lines.append(
                 "source columns not in the contract (ignored): " + ", ".join(self.ignored_columns)
             )
-        if self.removed_stale:
-            lines.append("removed files of an earlier dataset: " + ", ".join(self.removed_stale))
+        lines += self._landing_lines()
+        return "\n".join(lines)
+
+    def _landing_lines(self) -> list[str]:
+        previous = self.out / landing.PREVIOUS_DIR
+        undo = f"python -m ingest.load --undo --out {self.out}"
+        lines = []
+        if self.mode == "same":
+            lines.append("the landing zone held this same file (same SHA-256); re-imported it")
+        elif self.mode == "replace":
+            lines.append(f"replaced {self.earlier.describe()}; kept in {previous} (undo: {undo})")
+        elif self.mode == "append":
+            earlier = self.earlier.rows
+            lines.append(
+                f"appended to {self.earlier.describe()}: {earlier:,} earlier + "
+                f"{self.rows_written:,} new = {self.rows_in_landing:,} rows "
+                f"(the earlier state is kept in {previous}; undo: {undo})"
+            )
         lines.append(
             f"wrote {self.rows_written:,} rows to "
             f"{self.out / contract.TRANSACTIONS_FILE} in {self.seconds:.1f} s"
         )
-        return "\n".join(lines)
+        return lines
 
 
 @dataclass(frozen=True)
 class Options:
-    """How to read values: an optional strptime format and the decimal separator."""
+    """How to read values: date format, decimal separator, time zone, and which source columns
+    were typed numbers (never re-parsed as text)."""
 
     date_format: str | None = None
     decimal: str = "."
+    timezone: str = "UTC"
+    typed: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -110,51 +146,75 @@ class Preset:
     provides: tuple[str, ...] = ()
 
 
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def _timestamp_sql(column: str, options: Options) -> str:
-    """A TIMESTAMP from text: ISO first, then ``--date-format``; NULL when neither parses."""
-    parsed = f"try_cast({column} as timestamp)"
+    """A TIMESTAMP from text: ISO first (an explicit offset converted to ``--timezone``), then
+    ``--date-format``; NULL when neither parses."""
+    zoned = f"timezone({literal(options.timezone)}, try_cast({column} as timestamptz))"
+    parsed = (
+        f"case when regexp_matches({column}, '{ZONED_TIME}') then {zoned} "
+        f"else try_cast({column} as timestamp) end"
+    )
     if options.date_format:
-        parsed = f"coalesce({parsed}, try_strptime({column}, {_literal(options.date_format)}))"
+        parsed = f"coalesce({parsed}, try_strptime({column}, {literal(options.date_format)}))"
     return parsed
 
 
-def _number_text_sql(column: str, options: Options) -> str:
-    """Decimal-comma text ('1.234,50') → decimal-point text ('1234.50'); otherwise unchanged."""
-    if options.decimal == ",":
-        return f"replace(replace({column}, '.', ''), ',', '.')"
-    return column
+def _comma_decimal(source: str, options: Options) -> bool:
+    return options.decimal == "," and source not in options.typed
+
+
+def _number_text_sql(source: str, options: Options) -> str:
+    """Decimal-comma text ('1.234,50') → decimal-point text ('1234.50'), for the accepted forms
+    only; anything else (and every typed column) unchanged."""
+    column = quote(source)
+    if not _comma_decimal(source, options):
+        return column
+    text = f"trim({column})"
+    return (
+        f"case when regexp_full_match({text}, '{COMMA_DECIMAL}') "
+        f"then replace(replace({text}, '.', ''), ',', '.') else {column} end"
+    )
+
+
+def _ambiguous_sql(source: str, options: Options) -> str:
+    """SQL true when a ``--decimal ,`` value has a separator but is not an accepted form."""
+    if not _comma_decimal(source, options):
+        return "false"
+    text = f"trim({quote(source)})"
+    return (
+        f"coalesce(not regexp_full_match({text}, '{COMMA_DECIMAL}') "
+        f"and regexp_matches({text}, '[.,]'), false)"
+    )
 
 
 def build_mapped(con: duckdb.DuckDBPyConnection, columns: dict[str, str], options: Options) -> None:
     """One output row per input row, columns renamed: tables/views ``landed``, ``kept``,
-    ``set_aside`` (always empty here: every row is representable)."""
+    ``set_aside`` (rows whose amount cannot be read without guessing)."""
+    ambiguous = _ambiguous_sql(columns["amount"], options) if "amount" in columns else "false"
+    con.execute(f"""
+        create table lines as
+        select *, case when {ambiguous} then 'ambiguous_amount' end as set_aside_reason
+        from src
+    """)
+    con.execute("create view set_aside as select * from lines where set_aside_reason is not null")
+    con.execute(
+        "create view kept as select * exclude (set_aside_reason) from lines "
+        "where set_aside_reason is null"
+    )
     select = []
     for name in contract.TRANSACTION_COLUMNS:
         source = columns.get(name)
         if source is None:
             select.append(f"cast(null as varchar) as {name}")
         elif name == "order_date":
-            text = _quote(source)
+            text = quote(source)
             stamp = _timestamp_sql(text, options)
             select.append(f"coalesce(strftime({stamp}, '{ISO_TIMESTAMP}'), {text}) as {name}")
         elif name == "amount":
-            select.append(f"{_number_text_sql(_quote(source), options)} as {name}")
+            select.append(f"{_number_text_sql(source, options)} as {name}")
         else:
-            select.append(f"{_quote(source)} as {name}")
-    con.execute(f"create table landed as select {', '.join(select)} from src")
-    con.execute(
-        "create view set_aside as select *, cast(null as varchar) as set_aside_reason "
-        "from src where false"
-    )
-    con.execute("create view kept as select * from src")
+            select.append(f"{quote(source)} as {name}")
+    con.execute(f"create table landed as select {', '.join(select)} from kept")
 
 
 def build_online_retail(
@@ -165,23 +225,43 @@ def build_online_retail(
     amount = Σ quantity × unit price (exact decimals, 2 dp); order_date = the invoice's first
     timestamp; invoices starting with 'C' are returns and always negative; Country is the
     location; CustomerID '17850.0' → '17850'. Lines without a customer id (or with a
-    non-numeric quantity/price, or no invoice number) are set aside with a reason.
+    non-numeric quantity/price, or no invoice number) are set aside with a reason, and so are
+    all lines of an invoice that names several customers: it cannot be one customer's order,
+    and crediting it to any one of them would invent purchases.
     """
-    c = {role: _quote(name) for role, name in columns.items()}
-    quantity = f"try_cast({_number_text_sql(c['quantity'], options)} as decimal(18, 3))"
-    price = f"try_cast({_number_text_sql(c['unit_price'], options)} as decimal(18, 4))"
+    c = {role: quote(name) for role, name in columns.items()}
+    quantity = f"try_cast({_number_text_sql(columns['quantity'], options)} as decimal(18, 3))"
+    price = f"try_cast({_number_text_sql(columns['unit_price'], options)} as decimal(18, 4))"
+    ambiguous = (
+        f"{_ambiguous_sql(columns['quantity'], options)} "
+        f"or {_ambiguous_sql(columns['unit_price'], options)}"
+    )
     customer = f"regexp_replace(trim({c['customer_id']}), '\\.0+$', '')"
     con.execute(f"""
         create table lines as
-        select *,
-            case
-                when nullif(trim({c["order_id"]}), '') is null then 'missing_invoice_no'
-                when nullif(trim({c["customer_id"]}), '') is null then 'missing_customer_id'
-                when {quantity} is null or {price} is null then 'unparseable_quantity_or_price'
-            end as set_aside_reason
-        from src
+        with reasons as (
+            select *,
+                row_number() over () as _line,
+                {customer} as _customer,
+                case
+                    when nullif(trim({c["order_id"]}), '') is null then 'missing_invoice_no'
+                    when nullif(trim({c["customer_id"]}), '') is null then 'missing_customer_id'
+                    when {ambiguous} then 'ambiguous_amount'
+                    when {quantity} is null or {price} is null
+                        then 'unparseable_quantity_or_price'
+                end as _reason
+            from src
+        )
+        select * exclude (_customer, _reason),
+            coalesce(_reason, case when min(_customer) over invoice <> max(_customer) over invoice
+                then 'invoice_with_several_customers' end) as set_aside_reason
+        from reasons
+        window invoice as (partition by trim({c["order_id"]}), _reason is null)
     """)
-    con.execute("create view set_aside as select * from lines where set_aside_reason is not null")
+    con.execute(
+        "create view set_aside as select * exclude (_line) from lines "
+        "where set_aside_reason is not null order by _line"
+    )
     con.execute("create view kept as select * from lines where set_aside_reason is null")
     stamp = _timestamp_sql(c["order_date"], options)
     con.execute(f"""
@@ -233,33 +313,8 @@ GENERIC = Preset(
 )
 
 
-def _register_source(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
-    """Read the file once into table ``src``, every column as text; return its column names."""
-    name = path.name.lower()
-    if name.endswith((".parquet", ".pq")):
-        con.execute(f"create view raw_src as select * from read_parquet({_literal(str(path))})")
-        described = con.execute("describe raw_src").fetchall()
-        casts = []
-        for column, dtype, *_ in described:
-            q = _quote(column)
-            if dtype.startswith(("TIMESTAMP", "DATE")):
-                expr = f"strftime(cast({q} as timestamp), '{ISO_TIMESTAMP}')"
-            elif dtype in ("DOUBLE", "FLOAT") or dtype.startswith("DECIMAL"):
-                expr = f"printf('%.2f', {q})"
-            else:
-                expr = f"cast({q} as varchar)"
-            casts.append(f"{expr} as {q}")
-        con.execute(f"create table src as select {', '.join(casts)} from raw_src")
-    else:
-        con.execute(
-            "create table src as select * from read_csv("
-            f"{_literal(str(path))}, all_varchar = true, header = true)"
-        )
-    return [row[0] for row in con.execute("describe src").fetchall()]
-
-
 def _resolve_columns(
-    preset: Preset, source_columns: list[str], overrides: dict[str, str]
+    preset: Preset, source_columns: list[str], overrides: dict[str, str], path: Path
 ) -> dict[str, str]:
     """Role → source column: preset defaults, then --map, then same-named columns."""
     by_lower = {c.lower(): c for c in source_columns}
@@ -267,9 +322,10 @@ def _resolve_columns(
     resolved = {}
     for role, source in wanted.items():
         if source not in source_columns and source.lower() not in by_lower:
-            raise SystemExit(
+            raise LoadError(
                 f"column {source!r} (for {role}) is not in the source; "
-                f"it has: {', '.join(source_columns)}"
+                f"it has: {', '.join(source_columns)}",
+                path,
             )
         resolved[role] = source if source in source_columns else by_lower[source.lower()]
     if preset is GENERIC:
@@ -278,12 +334,17 @@ def _resolve_columns(
                 resolved[name] = by_lower[name]
         missing = [n for n in contract.REQUIRED_TRANSACTION_COLUMNS if n not in resolved]
         if missing:
-            raise SystemExit(
+            raise LoadError(
                 f"required column(s) {', '.join(missing)} not found; map them "
                 f"with --map {missing[0]}=SOURCE_COLUMN (source has: "
-                f"{', '.join(source_columns)})"
+                f"{', '.join(source_columns)})",
+                path,
             )
     return resolved
+
+
+def _count(con: duckdb.DuckDBPyConnection, query: str) -> int:
+    return con.execute(query).fetchall()[0][0]
 
 
 def load(
@@ -294,58 +355,106 @@ def load(
     preset: str | None = None,
     date_format: str | None = None,
     decimal: str = ".",
+    encoding: str = "utf-8",
+    timezone: str = "UTC",
+    replace: bool = False,
+    append: bool = False,
 ) -> LoadSummary:
-    """Write ``<out>/transactions.parquet`` (and set-aside rows) from ``path``."""
+    """Write ``<out>/transactions.parquet`` (and set-aside rows) from ``path``.
+
+    Raises ``LoadError`` — leaving ``out`` untouched — when the file cannot be read, has no
+    usable row, or would replace another import without ``replace``/``append``.
+    """
     started = time.perf_counter()
     path, out = Path(path), Path(out)
     if decimal not in (".", ","):
-        raise SystemExit("--decimal must be '.' or ','")
-    chosen = PRESETS[preset] if preset else GENERIC
-    options = Options(date_format=date_format, decimal=decimal)
+        raise LoadError("--decimal must be '.' or ','")
+    if replace and append:
+        raise LoadError("--replace and --append exclude each other")
     con = duckdb.connect()
-    source_columns = _register_source(con, path)
-    columns = _resolve_columns(chosen, source_columns, mapping or {})
+    try:
+        con.execute(f"set TimeZone = {literal(timezone)}")
+    except duckdb.Error:
+        raise LoadError(f"unknown --timezone {timezone!r} (e.g. UTC, Asia/Kolkata)") from None
+    source_columns, typed = sources.register(con, path, encoding=encoding, timezone=timezone)
+    chosen = PRESETS[preset] if preset else GENERIC
+    options = Options(date_format=date_format, decimal=decimal, timezone=timezone, typed=typed)
+    columns = _resolve_columns(chosen, source_columns, mapping or {}, path)
     chosen.build(con, columns, options)
 
     summary = LoadSummary(source=path, out=out, preset=preset)
-    summary.rows_read = con.execute("select count(*) from src").fetchall()[0][0]
-    summary.rows_kept = con.execute("select count(*) from kept").fetchall()[0][0]
+    summary.rows_read = _count(con, "select count(*) from src")
+    summary.rows_kept = _count(con, "select count(*) from kept")
     summary.set_aside = dict(
         con.execute("select set_aside_reason, count(*) from set_aside group by 1").fetchall()
     )
+    summary.rows_written = _count(con, "select count(*) from landed")
+    if summary.rows_written == 0:
+        aside = ", ".join(f"{r}: {n:,}" for r, n in sorted(summary.set_aside.items()))
+        raise LoadError(
+            f"no usable rows (read {summary.rows_read:,}"
+            + (f"; set aside {aside}" if aside else "")
+            + f"); {out} was left as it was",
+            path,
+        )
+    digest = landing.file_digest(path)
+    summary.earlier = earlier = landing.inspect(out)
+    summary.mode = mode = landing.decide(out, earlier, digest, replace=replace, append=append)
     provided = chosen.provides or tuple(columns)
     summary.null_columns = [n for n in contract.TRANSACTION_COLUMNS if n not in provided]
     used = set(columns.values())
     summary.ignored_columns = [c for c in source_columns if c not in used]
     if "order_date" in columns:
         stamp = _timestamp_sql("order_date", options)
-        summary.dates_left_as_text = con.execute(
-            f"select count(*) from landed where order_date is not null and {stamp} is null"
-        ).fetchall()[0][0]
+        summary.dates_left_as_text = _count(
+            con, f"select count(*) from landed where order_date is not null and {stamp} is null"
+        )
+    summary.returns = _count(con, "select count(*) from landed where amount like '-%'")
 
-    out.mkdir(parents=True, exist_ok=True)
-    _copy_atomic(
-        con, "select * from landed", out / contract.TRANSACTIONS_FILE, contract.TRANSACTIONS_SCHEMA
-    )
-    aside_path = out / contract.SET_ASIDE_DIR / contract.SET_ASIDE_FILE
-    keep = {contract.TRANSACTIONS_FILE}
-    if summary.set_aside:
-        aside_path.parent.mkdir(exist_ok=True)
-        _copy_atomic(con, "select * from set_aside", aside_path)
-        keep.add(f"{contract.SET_ASIDE_DIR}/{contract.SET_ASIDE_FILE}")
-    # the customer file is optional for the source but the raw folder always carries one, so
-    # dbt's staging reads an empty profile table rather than failing on a missing file
-    contract.write_table_atomic(
-        contract.CUSTOMERS_SCHEMA.empty_table(), out / contract.CUSTOMERS_FILE
-    )
-    keep.add(contract.CUSTOMERS_FILE)
-    summary.removed_stale = contract.remove_stale(out, keep)
-    summary.rows_written = con.execute("select count(*) from landed").fetchall()[0][0]
-    summary.returns = con.execute("select count(*) from landed where amount like '-%'").fetchall()[
-        0
-    ][0]
+    source = {"file": path.name, "sha256": digest, "rows_read": summary.rows_read}
+    earlier_sources = list(earlier.sources) if mode == "append" else []
+    _write_incoming(con, out, mode == "append", [*earlier_sources, source])
+    summary.moved_to_previous = landing.commit(out, keep_previous=mode in ("replace", "append"))
+    summary.rows_in_landing = pq.ParquetFile(out / contract.TRANSACTIONS_FILE).metadata.num_rows
+    if mode == "append" and summary.rows_in_landing != earlier.rows + summary.rows_written:
+        raise LoadError(  # cannot happen; checked because an append must conserve rows
+            f"append lost rows: {earlier.rows:,} + {summary.rows_written:,} "
+            f"!= {summary.rows_in_landing:,}; restore with --undo",
+            out,
+        )
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _write_incoming(
+    con: duckdb.DuckDBPyConnection, out: Path, append: bool, sources_: list[dict]
+) -> None:
+    """The new landing zone in ``<out>/.incoming``; with ``append``, the current one's rows and
+    profiles first."""
+    incoming = landing.incoming(out)
+    transactions, customers = out / contract.TRANSACTIONS_FILE, out / contract.CUSTOMERS_FILE
+    aside = out / contract.SET_ASIDE_DIR / contract.SET_ASIDE_FILE
+    query, aside_query = "select * from landed", "select * from set_aside"
+    if append:
+        earlier = f"select * from read_parquet({literal(str(transactions))})"
+        query = f"{earlier} union all by name {query}"
+        if aside.exists():
+            aside_query = (
+                f"select * from read_parquet({literal(str(aside))}) union all by name {aside_query}"
+            )
+    schema = contract.TRANSACTIONS_SCHEMA.with_metadata(landing.manifest(sources_))
+    _copy_atomic(con, query, incoming / contract.TRANSACTIONS_FILE, schema)
+    if _count(con, f"select count(*) from ({aside_query})"):
+        (incoming / contract.SET_ASIDE_DIR).mkdir()
+        _copy_atomic(con, aside_query, incoming / contract.SET_ASIDE_DIR / contract.SET_ASIDE_FILE)
+    # the customer file is optional for the source but the raw folder always carries one, so
+    # dbt's staging reads an empty profile table rather than failing on a missing file
+    if append and customers.exists():
+        shutil.copy2(customers, incoming / contract.CUSTOMERS_FILE)
+    else:
+        contract.write_table_atomic(
+            contract.CUSTOMERS_SCHEMA.empty_table(), incoming / contract.CUSTOMERS_FILE
+        )
 
 
 def _copy_atomic(
@@ -362,15 +471,8 @@ def _copy_atomic(
     try:
         with pq.ParquetWriter(temp, schema) as writer:
             for batch in reader:
-                writer.write_batch(
-                    pa.RecordBatch.from_arrays(
-                        [
-                            column.cast(field.type)
-                            for column, field in zip(batch.columns, schema, strict=True)
-                        ],
-                        schema=schema,
-                    )
-                )
+                columns = [batch.column(f.name).cast(f.type) for f in schema]
+                writer.write_batch(pa.RecordBatch.from_arrays(columns, schema=schema))
         contract.publish(temp, path)
     except BaseException:
         contract.discard(temp)
@@ -382,7 +484,7 @@ def _parse_mapping(pairs: list[str]) -> dict[str, str]:
     for pair in pairs:
         target, sep, source = pair.partition("=")
         if not sep or not target or not source:
-            raise SystemExit(f"--map expects CONTRACT_COLUMN=SOURCE_COLUMN, got {pair!r}")
+            raise LoadError(f"--map expects CONTRACT_COLUMN=SOURCE_COLUMN, got {pair!r}")
         mapping[target.strip()] = source.strip()
     return mapping
 
@@ -393,10 +495,13 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         prog="python -m ingest.load",
         description="Load a transaction log (CSV, CSV.gz or Parquet) into the raw landing "
         "contract (<out>/transactions.parquet, all text). A file that already "
-        "uses the contract's column names needs no options.",
+        "uses the contract's column names needs no options. Errors are one line, exit 2.",
     )
     parser.add_argument(
-        "path", type=Path, help="input .csv, .csv.gz or .parquet file (put it before --map)"
+        "path",
+        type=Path,
+        nargs="?",
+        help="input .csv, .csv.gz or .parquet file (put it before --map)",
     )
     parser.add_argument(
         "--out", type=Path, default=Path("data/raw"), help="output folder (default data/raw)"
@@ -418,21 +523,74 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=".",
         choices=[".", ","],
         metavar="{.|,}",
-        help="decimal separator of amounts (',' also drops '.' thousands)",
+        help="decimal separator of text amounts. With ',' the accepted forms are 12,5 -3,00 "
+        "1.234,50 (dot groups of 3 digits); other values with '.' or ',' are set aside as "
+        "ambiguous_amount. Typed Parquet numbers are never re-read as text",
     )
-    return parser.parse_args(argv)
+    parser.add_argument(
+        "--encoding", default="utf-8", help="CSV text encoding, e.g. latin-1, cp1252 (utf-8)"
+    )
+    parser.add_argument(
+        "--timezone",
+        default="UTC",
+        help="zone that time-zone-aware timestamps are converted to (default UTC; "
+        "naive timestamps are kept as written)",
+    )
+    what = parser.add_mutually_exclusive_group()
+    what.add_argument(
+        "--replace",
+        action="store_true",
+        help="replace a landing zone holding another import or a sample (kept for --undo)",
+    )
+    what.add_argument(
+        "--append",
+        action="store_true",
+        help="add this file's rows to the earlier import (row counts are checked)",
+    )
+    what.add_argument(
+        "--undo",
+        action="store_true",
+        help="swap the landing zone back to its state before the last import (again: redo)",
+    )
+    args = parser.parse_args(argv)
+    if (args.path is None) != args.undo:
+        parser.error("give a file to import, or --undo without one")
+    return args
+
+
+def _undo(out: Path) -> str:
+    now, undone = landing.undo(out)
+    return (
+        f"{out} holds {now.describe()} again; {undone.describe()} is kept in "
+        f"{out / landing.PREVIOUS_DIR} (--undo again to restore it)"
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
     args = _parse_args(argv)
-    summary = load(
-        args.path,
-        args.out,
-        mapping=_parse_mapping(args.mapping),
-        preset=args.preset,
-        date_format=args.date_format,
-        decimal=args.decimal,
-    )
+    try:
+        if args.undo:
+            print(_undo(args.out))
+            return
+        summary = load(
+            args.path,
+            args.out,
+            mapping=_parse_mapping(args.mapping),
+            preset=args.preset,
+            date_format=args.date_format,
+            decimal=args.decimal,
+            encoding=args.encoding,
+            timezone=args.timezone,
+            replace=args.replace,
+            append=args.append,
+        )
+    except LoadError as error:
+        print(f"ingest.load: error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+    except Exception as error:  # anything else: still one line, never a traceback
+        detail = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        print(f"ingest.load: error: {args.path}: {type(error).__name__}: {detail}", file=sys.stderr)
+        raise SystemExit(2) from None
     print(summary.report())
 
 

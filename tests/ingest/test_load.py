@@ -12,6 +12,7 @@ import pytest
 
 from ingest import contract
 from ingest import load as load_module
+from ingest.errors import LoadError
 from ingest.generate import generate
 from ingest.load import load
 
@@ -100,9 +101,9 @@ def test_column_mapping_and_gzip(tmp_path):
 def test_missing_required_column_is_explained(tmp_path):
     source = tmp_path / "bad.csv"
     source.write_text("Cust,order_date,amount\nK9,2024-03-01,1\n")
-    with pytest.raises(SystemExit, match=r"customer_id.*--map customer_id=SOURCE_COLUMN"):
+    with pytest.raises(LoadError, match=r"customer_id.*--map customer_id=SOURCE_COLUMN"):
         load(source, tmp_path / "raw")
-    with pytest.raises(SystemExit, match="'Nope'"):
+    with pytest.raises(LoadError, match="'Nope'"):
         load(source, tmp_path / "raw", mapping={"customer_id": "Nope"})
 
 
@@ -135,16 +136,18 @@ def test_parquet_with_typed_columns(tmp_path):
     )
     load(source, tmp_path / "raw")
     row = _rows(tmp_path / "raw" / contract.TRANSACTIONS_FILE)[0]
-    assert (row["order_date"], row["amount"]) == ("2023-11-14 22:13:20", "12.50")
+    # a naive timestamp is kept as written; a typed amount is its exact text, not rounded
+    assert (row["order_date"], row["amount"]) == ("2023-11-14 22:13:20", "12.5")
 
 
-def test_loading_over_generated_data_removes_its_ground_truth(tmp_path):
+def test_replacing_generated_data_moves_its_ground_truth_aside(tmp_path):
     generate(200, seed=1, out=tmp_path)
     source = tmp_path / "orders.csv"
     source.write_text("customer_id,order_date,amount\nC1,2024-01-05,1.00\n")
-    summary = load(source, tmp_path)
+    summary = load(source, tmp_path, replace=True)
     assert not (tmp_path / contract.GROUND_TRUTH_FILE).exists()
-    assert summary.removed_stale == [contract.GROUND_TRUTH_FILE]
+    assert contract.GROUND_TRUTH_FILE in summary.moved_to_previous
+    assert (tmp_path / ".previous" / contract.GROUND_TRUTH_FILE).exists()
     # the generator's customer profiles are replaced by an empty profile table
     customers = pq.read_table(tmp_path / contract.CUSTOMERS_FILE)
     assert customers.num_rows == 0 and customers.schema == contract.CUSTOMERS_SCHEMA
