@@ -8,9 +8,12 @@ must fix (409). Anything else is a bug: logged with its traceback, answered with
 from __future__ import annotations
 
 import logging
+import re
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+
+from modeling.artifact import ArtifactError
 
 log = logging.getLogger("api.errors")
 
@@ -41,9 +44,30 @@ async def _store_unavailable(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+# an absolute path in a message: a slash after a start, space, quote, bracket or equals sign
+_ABSOLUTE_PATH = re.compile(r"""(?<![^\s'"(\[=])/[^\s'",)\]]+""")
+
+
+def plain_reason(exc: BaseException) -> str:
+    """What a client may be told about a refused reload: the plain message of the
+    ArtifactError behind it (written for clients: file names, versions); otherwise the first
+    line of the error, with file paths cut to their last part, and short. Never a path of
+    the server's disk, never a library's stack trace."""
+    cause: BaseException | None = exc
+    while cause is not None and not isinstance(cause, ArtifactError):
+        cause = cause.__cause__
+    text = str(cause if cause is not None else exc).strip()
+    first = text.splitlines()[0] if text else type(exc).__name__
+    first = _ABSOLUTE_PATH.sub(lambda m: m.group(0).rstrip("/").rsplit("/", 1)[-1], first)
+    return first if len(first) <= 300 else first[:297] + "..."
+
+
 async def _reload_refused(request: Request, exc: Exception) -> JSONResponse:
+    # the details (the chained error, paths, any library trace) are for the operator's log
+    log.warning("reload refused: %s", exc, exc_info=exc)
     return JSONResponse(
-        {"detail": f"reload refused, the previous model keeps serving: {exc}"}, status_code=409
+        {"detail": f"reload refused, the previous model keeps serving: {plain_reason(exc)}"},
+        status_code=409,
     )
 
 

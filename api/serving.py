@@ -11,10 +11,11 @@ says "not ready" (503) and retries on later requests at most every `retry_load_s
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -70,18 +71,62 @@ class ResultCache:
 
 
 def compile_fast(model: LoadedModel) -> FastModel | None:
+    """The compiled fast path, or None (slow path) if it does not reproduce this model."""
     try:
         return FastModel.compile(model)
     except NotCompilable as exc:
         log.warning("model %s served by the slow path: %s", model.version, exc)
         return None
+    except Exception as exc:  # not "unsupported" but broken: the slow path could be too
+        raise ArtifactError(f"model {model.version} cannot be compiled for serving") from exc
 
 
 def build_serving(store: FeatureStore, settings: Settings) -> Serving:
+    """The snapshot a reload swaps in, proven to answer first (ArtifactError if not)."""
     model = load_checked_model(store, settings)
     cache = ResultCache(settings.result_cache_size) if settings.result_cache_size else None
     online = OnlineReader(store, cache_size=settings.feature_cache_size)
-    return Serving(store, model, compile_fast(model), online, cache)
+    serving = Serving(store, model, compile_fast(model), online, cache)
+    warm_up(serving, settings)
+    return serving
+
+
+def _refuse_constant(token: str) -> None:
+    raise ValueError(f"bare {token}")
+
+
+def warm_up(serving: Serving, settings: Settings) -> None:
+    """Score probe rows through api.scoring.score_rows, the function every prediction request
+    runs (fast path included), and check the answers are ones a client may be sent: strict
+    JSON (no bare NaN), a probability in [0, 1], a threshold in (0, 1), this model's version.
+
+    Loading checks the files and the metadata one by one; this proves the pair of them, as
+    served, before the swap, so a model that would answer wrongly is refused (409) instead.
+    """
+    from api.scoring import ACTIONS, json_bytes, score_rows  # api.scoring imports this module
+
+    model = serving.model
+    rows: list[dict] = [dict.fromkeys(model.spec.names)]
+    if serving.fast is not None:
+        rows += serving.fast.probe_rows()
+    try:
+        answers = json.loads(
+            json_bytes(score_rows(replace(serving, cache=None), rows, settings)),
+            parse_constant=_refuse_constant,
+        )
+    except Exception as exc:
+        raise ArtifactError(f"model {model.version} fails its warm-up prediction") from exc
+    good = len(answers) == len(rows) and all(
+        isinstance(a["probability"], (int, float))
+        and 0.0 <= a["probability"] <= 1.0
+        and isinstance(a["threshold"], (int, float))
+        and 0.0 < a["threshold"] < 1.0
+        and a["tier"] in ACTIONS
+        and a["model_version"] == model.version
+        for a in answers
+    )
+    if not good:
+        raise ArtifactError(f"model {model.version} gives invalid answers in its warm-up")
 
 
 def _single_threaded(model: LoadedModel) -> LoadedModel:
@@ -98,14 +143,21 @@ def load_checked_model(store: FeatureStore, settings: Settings) -> LoadedModel:
 
     The warm-up scores and explains an all-missing row, so a model that loads but cannot
     predict is refused here, and the first real request does not pay for lazy set-up.
+    Every failure is an ArtifactError with a plain message (it may reach a client); the
+    chained cause has the details for the log.
     """
     directory = settings.model_dir.resolve()  # follow the symlink once: a stable version
+    if not directory.is_dir():
+        raise ArtifactError("no promoted model (models/current): has training run?")
     model = _single_threaded(load_model(directory, expected=feature_spec(store)))
     blank = pd.DataFrame([dict.fromkeys(model.spec.names)])
-    probability = model.predict_proba(blank)
+    try:
+        probability = model.predict_proba(blank)
+        explain(model, blank, top=settings.top_reasons)
+    except Exception as exc:
+        raise ArtifactError(f"model {model.version} cannot score a row") from exc
     if probability.shape != (1,) or not np.isfinite(probability).all():
         raise ArtifactError(f"model {model.version} does not produce a probability")
-    explain(model, blank, top=settings.top_reasons)
     return model
 
 

@@ -41,7 +41,9 @@ def build_preprocessor(spec: FeatureSpec, *, scale: bool) -> ColumnTransformer:
             ]
         )
     else:
-        numeric = "passthrough"
+        # numbers as they are (NaN kept for the trees). Not "passthrough": fitted, that is a
+        # FunctionTransformer, a type modeling.artifact refuses to load (it calls any function)
+        numeric = StandardScaler(with_mean=False, with_std=False)
     categorical = OneHotEncoder(
         handle_unknown="ignore", min_frequency=20, sparse_output=False, dtype=np.float64
     )
