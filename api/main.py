@@ -14,13 +14,20 @@ from pathlib import Path
 
 import xstatic.pkg.bootstrap as bootstrap
 from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
 
 from api.errors import install_error_handlers
-from api.middleware import BodySizeLimitMiddleware, RequestLogMiddleware, configure_logging
-from api.routes import admin, health, model, predictions, web
+from api.middleware import (
+    BodySizeLimitMiddleware,
+    RequestLogMiddleware,
+    SecurityHeadersMiddleware,
+    configure_logging,
+)
+from api.routes import admin, docs, health, model, predictions, web
 from api.serving import ServingState
 from api.settings import Settings
+from api.validation import invalid_request
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
@@ -58,12 +65,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         version="1.0.0",
         lifespan=lifespan,
+        docs_url=None,  # served from local files by api.routes.docs
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
     )
     app.state.settings = settings
     app.state.serving = state
     install_error_handlers(app)
+    app.add_exception_handler(RequestValidationError, invalid_request)  # echoes any input
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
-    app.add_middleware(RequestLogMiddleware)  # added last = outermost: logs 413s too
+    app.add_middleware(RequestLogMiddleware)  # outside the limit: logs 413s too
+    app.add_middleware(SecurityHeadersMiddleware)  # added last = outermost: on every answer
     for router in (
         predictions.router,
         predictions.customers,
@@ -71,9 +83,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         health.router,
         admin.router,
         web.router,
+        docs.router,
     ):
         app.include_router(router)
     app.mount("/static/bootstrap", StaticFiles(directory=bootstrap.BASE_DIR), name="bootstrap")
+    app.mount(docs.ASSETS_URL, StaticFiles(directory=docs.ASSETS_DIR), name="docs-assets")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
 

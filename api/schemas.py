@@ -14,7 +14,12 @@ Tier = Literal["high", "medium", "low"]
 
 
 class PredictRequest(BaseModel):
-    customer_id: str = Field(examples=["C0000042"], max_length=200)
+    customer_id: str = Field(
+        examples=["C0000042"],
+        max_length=200,
+        description="as in the imported data: surrounding spaces are trimmed, case is kept; "
+        'empty or a placeholder like "NULL" is refused (422)',
+    )
 
     @field_validator("customer_id")
     @classmethod

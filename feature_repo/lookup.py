@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import weakref
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -18,14 +17,10 @@ from typing import Any
 
 from feast import FeatureStore
 
+from ingest import customer_ids
+from ingest.customer_ids import INVALID, InvalidCustomerId
+
 FEATURE_SERVICE = "repeat_purchase_v1"
-
-# Ids are short printable tokens; anything else is refused before it reaches the store.
-CUSTOMER_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$")
-
-
-class InvalidCustomerId(ValueError):
-    """A customer id that cannot be a key of the online store."""
 
 
 @dataclass
@@ -44,15 +39,21 @@ class OnlineFeatures:
 
 
 def normalize_customer_id(raw: str) -> str:
-    """The id as staging stores it (trimmed, upper-case), or InvalidCustomerId."""
-    if not isinstance(raw, str):
-        raise InvalidCustomerId("customer_id must be a string")
-    candidate = raw.strip().upper()
-    if not CUSTOMER_ID_PATTERN.match(candidate):
+    """The id as staging stores it (the project's one rule, ingest.customer_ids: trimmed, case
+    kept), or InvalidCustomerId with a reason and a message.
+
+    One more refusal than staging needs: text that is not valid Unicode (a lone surrogate, which
+    JSON's "\\ud800" escape can carry). Staging reads UTF-8 files, so no customer has such an
+    id, and neither SQLite nor Redis can take it as a key, nor JSON echo it back.
+    """
+    normalized = customer_ids.normalize_customer_id(raw)
+    try:
+        normalized.encode("utf-8")
+    except UnicodeEncodeError:
         raise InvalidCustomerId(
-            "customer_id must be 1–64 letters, digits or _.:@- and start with a letter or digit"
-        )
-    return candidate
+            INVALID, "customer_id is not valid Unicode text (it holds a lone surrogate)"
+        ) from None
+    return normalized
 
 
 # Feast rebuilds the FeatureService from the registry proto on every get_feature_service call

@@ -1,4 +1,10 @@
-"""Predictions: by customer id (one, or a batch), and what-if from raw feature values."""
+"""Predictions: by customer id (one, or a batch), and what-if from raw feature values.
+
+Ids follow the project's one rule (ingest.customer_ids, via feature_repo.lookup): trimmed,
+case kept, any other text allowed, placeholders like "NULL" refused with a 422. In the URL an
+id is one percent-encoded segment or more: `{customer_id:path}` lets an encoded "/" through.
+Bodies are strict JSON (api.validation.StrictJsonRoute).
+"""
 
 from __future__ import annotations
 
@@ -15,6 +21,8 @@ from api.schemas import BatchRequest, BatchResponse, Prediction, PredictRequest,
 from api.scoring import json_bytes, not_found_message, predict_customers, score_features
 from api.serving import Serving
 from api.settings import Settings
+from api.validation import StrictJsonRoute, json_safe
+from feature_repo.lookup import InvalidCustomerId, normalize_customer_id
 
 FeatureValues = feature_values_model()
 
@@ -24,7 +32,9 @@ UNAVAILABLE = {503: {"description": "no model loaded, or the online store is unr
 # FastAPI answers 400 to a body it cannot decode (not UTF-8), before any validation
 UNDECODABLE = {400: {"description": "the body cannot be decoded as JSON text"}}
 
-router = APIRouter(prefix="/predict", tags=["predictions"], responses=UNDECODABLE)
+router = APIRouter(
+    prefix="/predict", tags=["predictions"], responses=UNDECODABLE, route_class=StrictJsonRoute
+)
 customers = APIRouter(prefix="/customers", tags=["predictions"])
 
 
@@ -56,7 +66,7 @@ async def predict(body: PredictRequest, serving: ServingDep, settings: SettingsD
 
 
 @customers.get(
-    "/{customer_id}/prediction",
+    "/{customer_id:path}/prediction",
     response_model=Prediction,
     responses={**NOT_FOUND, **UNAVAILABLE},
 )
@@ -67,6 +77,22 @@ async def customer_prediction(
     return await _one_async(serving, customer_id, settings)
 
 
+def distinct_customers(customer_ids: list[str]) -> list[str]:
+    """The ids in request order, dropping any that normalises to an id already listed (and
+    repeats of the same invalid text)."""
+    seen: set[tuple[bool, str]] = set()
+    kept = []
+    for raw in customer_ids:
+        try:
+            key = (True, normalize_customer_id(raw))
+        except InvalidCustomerId:
+            key = (False, raw)
+        if key not in seen:
+            seen.add(key)
+            kept.append(raw)
+    return kept
+
+
 @router.post(
     "/batch",
     response_model=BatchResponse,
@@ -74,14 +100,17 @@ async def customer_prediction(
 )
 def predict_batch(body: BatchRequest, serving: ServingDep, settings: SettingsDep) -> Response:
     """Up to API_BATCH_MAX ids in one online lookup and one model call. Unknown or malformed
-    ids are reported per item (status not_found / invalid) without failing the rest."""
+    ids are reported per item (status not_found / invalid) without failing the rest. Ids that
+    are the same customer once normalised (" C1" and "C1") are answered once, at the first."""
     if len(body.customer_ids) > settings.batch_max:
         raise HTTPException(
             413,
             f"{len(body.customer_ids)} ids in one batch; the limit is {settings.batch_max} "
             "(API_BATCH_MAX): split the list",
         )
-    items = predict_customers(serving, body.customer_ids, settings)
+    items = predict_customers(serving, distinct_customers(body.customer_ids), settings)
+    for item in items:  # an invalid id is echoed as sent: it may not even be encodable
+        item["customer_id"] = json_safe(item["customer_id"])
     body_out = {
         "model_version": serving.model.version,
         "count": len(items),

@@ -13,7 +13,11 @@ from api.feature_inputs import feature_inputs
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).resolve().parents[1] / "templates")
 
-CSP = "default-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'"
+# no inline or foreign script, and no other site may frame the form (clickjacking)
+CSP = (
+    "default-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; "
+    "frame-ancestors 'none'; form-action 'self'"
+)
 
 router = APIRouter(tags=["web"], include_in_schema=False)
 
