@@ -86,7 +86,7 @@ def _register_parquet(con: duckdb.DuckDBPyConnection, path: Path, timezone: str)
             expr = f"strftime(cast({q} as timestamp), '{ISO_TIMESTAMP}')"
         elif dtype in ("DOUBLE", "FLOAT"):
             expr, typed = _text_of_number(q), typed | {column}
-        elif dtype.startswith("DECIMAL") or dtype.endswith("INT") or dtype == "INTEGER":
+        elif dtype.startswith("DECIMAL") or dtype.endswith(("INT", "INTEGER")):
             expr, typed = f"cast({q} as varchar)", typed | {column}
         else:
             expr = f"cast({q} as varchar)"
