@@ -50,6 +50,7 @@ class BackfillSummary:
     rows_clean: int = 0
     rows_duplicate: int = 0
     rejects: dict[str, int] = field(default_factory=dict)
+    duplicates: dict[str, int] = field(default_factory=dict)  # rows per duplicate rule
     customers: int = 0
     as_of_dates: list[date] = field(default_factory=list)
     skipped_complete: int = 0
@@ -67,9 +68,10 @@ class BackfillSummary:
     def lines(self) -> list[str]:
         rejected = self.rows_rejected
         reasons = ", ".join(f"{k}={v:,}" for k, v in sorted(self.rejects.items())) or "none"
+        rules = ", ".join(f"{k}={v:,}" for k, v in sorted(self.duplicates.items())) or "none"
         return [
             f"rows in {self.rows_in:,}: clean {self.rows_clean:,}, duplicates "
-            f"{self.rows_duplicate:,}, rejected {rejected:,} ({reasons})",
+            f"{self.rows_duplicate:,} ({rules}), rejected {rejected:,} ({reasons})",
             f"{self.customers:,} customers with a purchase; latest purchase date "
             f"{self.latest_purchase_date}",
             f"as-of dates {len(self.as_of_dates)} "
@@ -170,6 +172,7 @@ def run(spark: SparkSession, request: BackfillRequest) -> BackfillSummary:
     staged = stage(spark, request.input_dir, now)
     summary.rows_in, summary.rows_clean = staged.rows_in, staged.rows_clean
     summary.rows_duplicate, summary.rejects = staged.rows_duplicate, staged.rejects
+    summary.duplicates = staged.duplicates
 
     transactions = staged.transactions.persist(StorageLevel.MEMORY_AND_DISK)
     states = {

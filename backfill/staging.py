@@ -2,8 +2,11 @@
 
 A line-by-line port of dbt staging (`stg_transactions__typed.sql`, `stg_customers.sql`): the
 same trimming and case folding, the same reject reasons in the same order of precedence, the
-same "first raw row wins" de-duplication over the same columns. Every raw row is clean, a
-duplicate or rejected — exactly one — as in dbt's conservation test.
+same duplicate rules ("first raw row wins") over the same columns, the same policies read from
+the same dbt vars (min_order_date, zero_amount_policy, duplicates_without_order_id_or_time).
+Every raw row is clean, a duplicate or rejected — exactly one — as in dbt's conservation test.
+Customer ids follow the one rule of ``ingest.customer_ids`` (the customer_id_* vars), written
+with the Spark functions that mean what the dbt macro's DuckDB functions mean.
 
 Parsing follows DuckDB, not Spark. Spark's own `to_timestamp`/`cast` accept and refuse
 different strings than DuckDB's `try_strptime`/`try_cast` (Spark refuses '2024-1-5 9:5:1'
@@ -12,7 +15,8 @@ DuckDB grammar is written out once here as a regular expression and the matched 
 handed to Spark's strict, null-on-failure `try_*` functions. `tests/backfill/test_parsing.py`
 holds these against DuckDB itself on a corpus of awkward strings. Known, tested-as-documented
 gaps (none occur in exports we know of): hexadecimal/binary ages ('0x1A'), BC dates, the
-literals 'epoch'/'infinity' as signup dates, non-ASCII case folding ('ß').
+literals 'epoch'/'infinity' as signup dates, non-ASCII case folding ('ß'). As order dates,
+'epoch'/'infinity' are refused on both sides (dbt does not parse text with a letter in it).
 """
 
 from __future__ import annotations
@@ -24,7 +28,9 @@ from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from backfill.calendar import known_categories
+from backfill.spec import dbt_vars
 from ingest.contract import CUSTOMER_COLUMNS, TRANSACTION_COLUMNS
+from ingest.customer_ids import CONTROL_CHARACTER_PATTERN, INVALID, MISSING, rule
 
 # --- DuckDB grammars -------------------------------------------------------------------------
 # (?U): \s is Unicode white space, as DuckDB's parsers skip it; digits are ASCII only.
@@ -54,6 +60,31 @@ def nullif_blank(text: Column) -> Column:
     """DuckDB's `nullif(trim(x), '')`. Both engines' trim removes spaces only."""
     trimmed = F.trim(text)
     return F.when(trimmed != "", trimmed)
+
+
+def normalize_customer_id(raw: Column) -> Column:
+    """dbt's `normalize_customer_id`: trimmed of the rule's code points, case kept, '' → null."""
+    trimmed = F.btrim(raw, F.lit(rule().trim_chars))
+    return F.when(trimmed != "", trimmed)
+
+
+def customer_id_reject_reason(id_: Column) -> Column:
+    """dbt's `customer_id_reject_reason` on a normalised id: null markers (ASCII ids only, as
+    bytes = characters) are missing; too long or control characters are invalid."""
+    r = rule()
+    is_marker = (F.octet_length(id_) == F.length(id_)) & F.lower(id_).isin(*r.null_markers)
+    return (
+        F.when(id_.isNull() | is_marker, MISSING)
+        .when((F.length(id_) > r.max_length) | id_.rlike(CONTROL_CHARACTER_PATTERN), INVALID)
+        .otherwise(F.lit(None).cast("string"))
+    )
+
+
+def _policy(name: str, allowed: tuple[str, ...]) -> str:
+    value = str(dbt_vars()[name])
+    if value not in allowed:
+        raise ValueError(f"dbt var {name} is {value!r}; allowed: {', '.join(allowed)}")
+    return value
 
 
 def _iso(year: Column, month: Column, day: Column) -> Column:
@@ -138,25 +169,46 @@ def _path_exists(spark: SparkSession, path: str) -> bool:
 # --- transactions ----------------------------------------------------------------------------
 
 
+RAW_TRANSACTION_COLUMNS = (
+    "customer_id",
+    "order_id",
+    "order_date",
+    "amount",
+    "category",
+    "payment_method",
+    "location",
+)
+
+
 def typed_transactions(raw: DataFrame, now: datetime) -> DataFrame:
-    """Every raw line typed, with reject_reason (null when usable) and is_duplicate."""
+    """Every raw line typed, with reject_reason (null when usable), is_duplicate and the
+    duplicate_rule that made it one."""
     now_ntz = F.lit(now.strftime("%Y-%m-%d %H:%M:%S.%f")).cast("timestamp_ntz")
+    min_ntz = F.lit(str(dbt_vars()["min_order_date"])).cast("timestamp_ntz")
+    zero_policy = _policy("zero_amount_policy", ("reject", "keep"))
+    date_only_rule = _policy(
+        "duplicates_without_order_id_or_time", ("exact_row", "same_values", "keep")
+    )
+    # earlier lines with every raw column the same text (a copied line)
+    same_raw = Window.partitionBy(*RAW_TRANSACTION_COLUMNS).orderBy("raw_file", "raw_row_id")
     typed = raw.select(
         "raw_file",
         "raw_row_id",
-        F.upper(nullif_blank(F.col("customer_id"))).alias("customer_id"),
+        normalize_customer_id(F.col("customer_id")).alias("customer_id"),
         nullif_blank(F.col("order_id")).alias("order_id"),
         F.lower(nullif_blank(F.col("category"))).alias("category_raw"),
         F.lower(nullif_blank(F.col("payment_method"))).alias("payment_method"),
         nullif_blank(F.col("location")).alias("location"),
         parse_order_timestamp(F.col("order_date")).alias("ordered_at"),
+        F.trim(F.col("order_date")).rlike(TIMESTAMP_PATTERN).alias("has_time_pattern"),
         parse_decimal(F.col("amount")).alias("amount"),
         F.col("order_date").alias("raw_order_date"),
         F.col("amount").alias("raw_amount"),
+        F.row_number().over(same_raw).alias("raw_copy_number"),
     )
     # a refund needs an earlier purchase: the customer's first usable purchase time
     is_past_purchase = (
-        (F.col("amount") > 0) & F.col("ordered_at").isNotNull() & (F.col("ordered_at") <= now_ntz)
+        (F.col("amount") > 0) & (F.col("ordered_at") >= min_ntz) & (F.col("ordered_at") <= now_ntz)
     )
     first_purchase_at = F.min(F.when(is_past_purchase, F.col("ordered_at"))).over(
         Window.partitionBy("customer_id")
@@ -168,23 +220,30 @@ def typed_transactions(raw: DataFrame, now: datetime) -> DataFrame:
         .when(F.col("category_raw").isin(known), F.col("category_raw"))
         .otherwise(F.lit("other"))
         .alias("category"),
-        F.when(F.col("customer_id").isNull(), "missing_customer_id")
-        .when(F.col("raw_order_date").isNull(), "missing_order_date")
-        .when(F.col("ordered_at").isNull(), "unparseable_order_date")
-        .when(F.col("ordered_at") > now_ntz, "future_order_date")
-        .when(F.col("raw_amount").isNull(), "missing_amount")
-        .when(F.col("amount").isNull(), "unparseable_amount")
-        .when(F.col("amount") == 0, "zero_amount")
-        .when(
-            (F.col("amount") < 0)
-            & (first_purchase_at.isNull() | (first_purchase_at > F.col("ordered_at"))),
-            "refund_without_purchase",
-        )
-        .alias("reject_reason"),
+        F.coalesce(
+            customer_id_reject_reason(F.col("customer_id")),
+            F.when(F.col("raw_order_date").isNull(), "missing_order_date")
+            .when(F.col("ordered_at").isNull(), "unparseable_order_date")
+            .when(F.col("ordered_at") < min_ntz, "implausible_order_date")
+            .when(F.col("ordered_at") > now_ntz, "future_order_date")
+            .when(F.col("raw_amount").isNull(), "missing_amount")
+            .when(F.col("amount").isNull(), "unparseable_amount")
+            .when((F.col("amount") == 0) & F.lit(zero_policy == "reject"), "zero_amount")
+            .when(
+                (F.col("amount") < 0)
+                & (first_purchase_at.isNull() | (first_purchase_at > F.col("ordered_at"))),
+                "refund_without_purchase",
+            ),
+        ).alias("reject_reason"),
+        F.when(F.col("order_id").isNotNull(), "same_order_line")
+        .when(F.col("has_time_pattern") & F.col("ordered_at").isNotNull(), "same_timestamp")
+        .otherwise(F.lit(date_only_rule))
+        .alias("duplicate_rule_applied"),
     )
-    # exact duplicates of a usable row: the first raw row wins
+    # the same normalised values as an earlier usable line: the first raw row wins
     same_row = Window.partitionBy(
         "reject_reason",
+        "duplicate_rule_applied",
         "customer_id",
         "order_id",
         "ordered_at",
@@ -193,7 +252,14 @@ def typed_transactions(raw: DataFrame, now: datetime) -> DataFrame:
         "payment_method",
         "location",
     ).orderBy("raw_file", "raw_row_id")
-    return classified.select(
+    rule_applied = F.col("duplicate_rule_applied")
+    is_duplicate = F.col("reject_reason").isNull() & (
+        F.when(rule_applied == "keep", False)
+        # identical raw text classifies identically: the first copy is usable too
+        .when(rule_applied == "exact_row", F.col("raw_copy_number") > 1)
+        .otherwise(F.row_number().over(same_row) > 1)
+    )
+    return classified.withColumn("is_duplicate", is_duplicate).select(
         "raw_file",
         "raw_row_id",
         "customer_id",
@@ -205,18 +271,18 @@ def typed_transactions(raw: DataFrame, now: datetime) -> DataFrame:
         "payment_method",
         "location",
         "reject_reason",
-        (F.col("reject_reason").isNull() & (F.row_number().over(same_row) > 1)).alias(
-            "is_duplicate"
-        ),
+        "is_duplicate",
+        F.when(F.col("is_duplicate"), rule_applied).alias("duplicate_rule"),
     )
 
 
 def clean_transactions(typed: DataFrame) -> DataFrame:
-    """`stg_transactions`: usable, de-duplicated rows, with is_purchase."""
+    """`stg_transactions`: usable, de-duplicated rows, with is_purchase (a zero amount is
+    here only under zero_amount_policy 'keep': a free purchase)."""
     return (
         typed.where(F.col("reject_reason").isNull() & ~F.col("is_duplicate"))
-        .withColumn("is_purchase", F.col("amount") > 0)
-        .drop("reject_reason", "is_duplicate")
+        .withColumn("is_purchase", F.col("amount") >= 0)
+        .drop("reject_reason", "is_duplicate", "duplicate_rule")
     )
 
 
@@ -224,19 +290,20 @@ def clean_transactions(typed: DataFrame) -> DataFrame:
 
 
 def staged_customers(raw: DataFrame) -> DataFrame:
-    """`stg_customers`: one row per customer id, the first raw record winning."""
+    """`stg_customers`: one row per customer id, the first raw record winning; records whose
+    id staging rejects are left out."""
     first = Window.partitionBy("customer_id").orderBy("raw_file", "raw_row_id")
     return (
         raw.select(
             "raw_file",
             "raw_row_id",
-            F.upper(nullif_blank(F.col("customer_id"))).alias("customer_id"),
+            normalize_customer_id(F.col("customer_id")).alias("customer_id"),
             parse_date(F.col("signup_date")).alias("signup_date"),
             parse_integer(F.col("age")).alias("age"),
             F.lower(nullif_blank(F.col("gender"))).alias("gender"),
             nullif_blank(F.col("location")).alias("location"),
         )
-        .where(F.col("customer_id").isNotNull())
+        .where(customer_id_reject_reason(F.col("customer_id")).isNull())
         .withColumn("_rank", F.row_number().over(first))
         .where("_rank = 1")
         .select("customer_id", "signup_date", "age", "gender", "location")
@@ -254,6 +321,7 @@ class Staged:
     rows_clean: int
     rows_duplicate: int
     rejects: dict[str, int]
+    duplicates: dict[str, int]  # rows per duplicate rule
 
     @property
     def rows_rejected(self) -> int:
@@ -268,8 +336,8 @@ def stage(spark: SparkSession, input_dir: str, now: datetime) -> Staged:
         read_raw(spark, f"{input_dir}/transactions.parquet", TRANSACTION_COLUMNS), now
     ).persist()
     tally = {
-        (r["reject_reason"], r["is_duplicate"]): r["count"]
-        for r in typed.groupBy("reject_reason", "is_duplicate").count().collect()
+        (r["reject_reason"], r["duplicate_rule"]): r["count"]
+        for r in typed.groupBy("reject_reason", "duplicate_rule").count().collect()
     }
     customers_path = f"{input_dir}/customers.parquet"
     if _path_exists(spark, customers_path):
@@ -283,7 +351,8 @@ def stage(spark: SparkSession, input_dir: str, now: datetime) -> Staged:
         customers=customers,
         typed=typed,
         rows_in=sum(tally.values()),
-        rows_clean=tally.get((None, False), 0),
-        rows_duplicate=tally.get((None, True), 0),
+        rows_clean=tally.get((None, None), 0),
+        rows_duplicate=sum(n for (reason, dup), n in tally.items() if dup),
         rejects={reason: n for (reason, _), n in sorted(tally.items(), key=str) if reason},
+        duplicates={dup: n for (_, dup), n in sorted(tally.items(), key=str) if dup},
     )

@@ -10,6 +10,11 @@ id the API refuses was rejected by staging with the same reason.
 Case and inner spaces are kept: ``"K 005"`` and ``"k 005"`` are two customers, as they are in
 the user's own system. Reasons match the rejects model: ``missing_customer_id`` (empty, or a
 spreadsheet's "NULL"/"N/A"/"nan"…) and ``invalid_customer_id`` (too long, control characters).
+
+Null markers are matched only against ASCII ids: the markers are ASCII, and DuckDB's
+``lower()`` folds a few non-ASCII letters to ASCII ("İ" → "i") where Python and Java do not,
+so "nİl" would otherwise be missing in the warehouse and a customer in the API. Control
+characters are Unicode's Cc category: C0, DEL and C1 (U+0080–U+009F).
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ MISSING = "missing_customer_id"
 INVALID = "invalid_customer_id"
 
 # The same pattern string is used by DuckDB (RE2), Java (Spark) and Python's re.
-CONTROL_CHARACTER_PATTERN = r"[\x00-\x1F\x7F]"
+CONTROL_CHARACTER_PATTERN = r"[\x00-\x1F\x7F-\x9F]"
 _CONTROL = re.compile(CONTROL_CHARACTER_PATTERN)
 
 
@@ -47,6 +52,10 @@ class CustomerIdRule:
 
     @classmethod
     def from_vars(cls, variables: dict) -> CustomerIdRule:
+        markers = variables["customer_id_null_markers"]
+        if not all(str(m).isascii() for m in markers):
+            # a non-ASCII marker could never match (markers are compared with ASCII ids only)
+            raise ValueError(f"customer_id_null_markers must be ASCII: {markers}")
         return cls(
             trim_chars="".join(chr(cp) for cp in variables["customer_id_trim_codepoints"]),
             null_markers=frozenset(m.lower() for m in variables["customer_id_null_markers"]),
@@ -58,7 +67,7 @@ class CustomerIdRule:
         if raw is None:
             return MISSING
         candidate = raw.strip(self.trim_chars)
-        if not candidate or candidate.lower() in self.null_markers:
+        if not candidate or (candidate.isascii() and candidate.lower() in self.null_markers):
             return MISSING
         if len(candidate) > self.max_length or _CONTROL.search(candidate):
             return INVALID

@@ -22,6 +22,12 @@ from ingest.contract import PAYMENT_METHODS as PAYMENTS
 CITIES = ("Mumbai", "Delhi", "Bengaluru", "Chennai", "Kolkata", "Pune")
 HISTORY_START = date(2023, 1, 1)
 HISTORY_DAYS = 730
+# Ids that exports really carry, and hostile ones (tests/ingest/test_customer_ids.py has more)
+HOSTILE_IDS = (
+    "D0015\t", "\ufeffD0015", "\u00a0D0015\u2003", "d0015", "José", "Jose\u0301", "a;b",
+    "q\"uo'te", "😀", "K 005", "東京-42", "NULL", " n/a ", "nan", "#N/A", "nİl", "\u212a",
+    "x" * 129, "K" * 10_000, "a\x01b", "a\x85b", "\u3000\u200b",
+)  # fmt: skip
 
 
 def _stamp(day: date, seconds: int) -> str:
@@ -231,6 +237,26 @@ def _dirty_transactions(clean: list[dict]) -> list[dict]:
     rows += [
         _row("D0013", "E1", "2024-12-31 23:59:59", "77.00"),
         _row("D0014", "E2", "2023-01-01 00:00:00", "88.00"),
+    ]
+    # customer ids under the one rule (ingest.customer_ids): Unicode spaces and BOMs trimmed,
+    # case and inner text kept, null markers missing, control characters or too long invalid
+    rows += [
+        _row(cid, f"HI{i}", f"2024-06-{10 + i % 10:02d} 10:00:00", f"{40 + i}.00")
+        for i, cid in enumerate(HOSTILE_IDS)
+    ]
+    # placeholder dates (rejected: unparseable words, or before min_order_date) and a real
+    # order from the 1990s (kept)
+    placeholders = ["0001-01-01", "1900-01-01", "1970-01-01 00:00:00", "1979-12-31",
+                    "infinity", "epoch", "-infinity", " Epoch ", "1995-06-15"]  # fmt: skip
+    rows += [_row("D0016", f"PD{i}", d, "15.00") for i, d in enumerate(placeholders)]
+    # lines with no order id and no time of day: an exact copy is a duplicate (exact_row), the
+    # same purchase written differently is a second purchase
+    rows += [_row("D0017", None, "2024-06-20", "25.00") for _ in range(3)]
+    rows += [_row("D0017", None, "2024-06-20", "25.0"), _row(" D0017", None, "2024-06-20", "25.00")]
+    # no order id but a time of day: the same normalised values are a duplicate
+    rows += [
+        _row("D0018", None, "2024-06-21 10:00:00", "30.00"),
+        _row("D0018\t", None, "2024-06-21 10:00:00", "30", category=" BOOKS"),
     ]
     return rows
 

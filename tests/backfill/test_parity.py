@@ -37,7 +37,9 @@ def test_dirty_sample_exercises_every_reject_rule(dirty_case):
     """The dirty parity case is only worth something if every rule fired in it."""
     reasons = {
         "missing_customer_id",
+        "invalid_customer_id",
         "missing_order_date",
+        "implausible_order_date",
         "unparseable_order_date",
         "future_order_date",
         "missing_amount",
@@ -47,6 +49,7 @@ def test_dirty_sample_exercises_every_reject_rule(dirty_case):
     }
     assert set(dirty_case.summary.rejects) == reasons
     assert dirty_case.summary.rows_duplicate > 0
+    assert set(dirty_case.summary.duplicates) == {"same_order_line", "same_timestamp", "exact_row"}
     s = dirty_case.summary
     assert s.rows_in == s.rows_clean + s.rows_duplicate + s.rows_rejected
 

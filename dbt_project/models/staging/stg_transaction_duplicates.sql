@@ -1,4 +1,4 @@
--- Raw rows that repeat an earlier usable row exactly (after trimming and case folding).
+-- Raw rows that repeat an earlier usable row, each with the duplicate rule that caught it.
 
 with
 
@@ -12,6 +12,7 @@ final as (
 
     select
         raw_row_id,
+        duplicate_rule,
         customer_id,
         order_id,
         ordered_at,

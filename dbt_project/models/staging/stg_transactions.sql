@@ -17,7 +17,8 @@ final as (
         ordered_at,
         order_date,
         amount,
-        amount > 0 as is_purchase,
+        -- a zero-amount line is here only under zero_amount_policy 'keep': a free purchase
+        amount >= 0 as is_purchase,
         category,
         payment_method,
         location
