@@ -12,6 +12,8 @@ import pytest
 from pyspark.sql import functions as F
 
 from backfill import staging
+from tests.dbt.compiled_macros import evaluate
+from tests.ingest.test_customer_ids import HOSTILE_IDS
 
 TIMESTAMPS = [
     "2024-01-05 10:00:00",
@@ -52,6 +54,13 @@ TIMESTAMPS = [
     "2024-01-05x",
     "2024-01-05 x",
     "2024-01-05 10:00:00\n",
+    # DuckDB's strptime reads these words as 1900-01-01 whatever the format; staging does not
+    "infinity",
+    "-infinity",
+    "epoch",
+    " Epoch ",
+    "0001-01-01",
+    "1900-01-01",
     None,
 ]
 NUMBERS = [
@@ -158,11 +167,6 @@ DATES = [
 ]
 
 CASES = {
-    "timestamp": (
-        TIMESTAMPS,
-        staging.parse_order_timestamp,
-        "coalesce(try_strptime(trim(v), '%Y-%m-%d %H:%M:%S'), try_strptime(trim(v), '%Y-%m-%d'))",
-    ),
     "decimal": (NUMBERS, staging.parse_decimal, "try_cast(trim(v) as decimal(18, 2))"),
     "integer": (AGES, staging.parse_integer, "try_cast(trim(v) as integer)"),
     "date": (DATES, staging.parse_date, "try_cast(trim(v) as date)"),
@@ -187,14 +191,45 @@ def test_parser_agrees_with_duckdb(spark, kind):
     assert not differences, f"{kind}: (input, duckdb, spark) {differences}"
 
 
-def test_text_is_trimmed_of_spaces_only_like_duckdb(spark):
-    corpus = ["  c0001 ", "\tC0001", "", "   ", None, "Mixed Case"]
-    with duckdb.connect() as con:
-        expected = [
-            con.execute("select upper(nullif(trim(?), ''))", [t]).fetchone()[0] for t in corpus
-        ]
+def _spark_column(spark, corpus, expression) -> list:
     frame = spark.createDataFrame([(i, t) for i, t in enumerate(corpus)], "i int, v string")
-    actual = [
-        r[0] for r in frame.orderBy("i").select(F.upper(staging.nullif_blank(F.col("v")))).collect()
-    ]
-    assert actual == expected
+    return [r[0] for r in frame.orderBy("i").select(expression).collect()]
+
+
+def test_order_timestamps_agree_with_the_compiled_dbt_macros(spark):
+    """The parser and the time-of-day test that picks the duplicate rule, against the SQL
+    dbt compiles from dbt_project/macros/order_date.sql."""
+    duck = evaluate(TIMESTAMPS)
+    text = F.col("v")
+    ordered_at = staging.parse_order_timestamp(text)
+    actual = _spark_column(
+        spark,
+        TIMESTAMPS,
+        F.struct(
+            ordered_at,
+            F.coalesce(F.trim(text).rlike(staging.TIMESTAMP_PATTERN) & ordered_at.isNotNull(),
+                       F.lit(False)),
+        ),
+    )  # fmt: skip
+    expected = [(r["ordered_at"], r["has_time_of_day"]) for r in duck]
+    differences = [
+        (t, e, tuple(a)) for t, e, a in zip(TIMESTAMPS, expected, actual, strict=True)
+        if e != tuple(a)
+    ]  # fmt: skip
+    assert not differences, f"(input, duckdb, spark) {differences}"
+    words = {"infinity", "-infinity", "epoch", " Epoch "}
+    assert all(r["ordered_at"] is None for t, r in zip(TIMESTAMPS, duck, strict=True) if t in words)
+
+
+def test_customer_ids_agree_with_the_compiled_dbt_macros(spark):
+    """Spark's btrim / lower / length / rlike against the dbt macros on hostile ids."""
+    expected = [(r["customer_id"], r["customer_id_reject_reason"]) for r in evaluate(HOSTILE_IDS)]
+    normalized = staging.normalize_customer_id(F.col("v"))
+    actual = _spark_column(
+        spark, HOSTILE_IDS, F.struct(normalized, staging.customer_id_reject_reason(normalized))
+    )
+    differences = [
+        (raw, e, tuple(a)) for raw, e, a in zip(HOSTILE_IDS, expected, actual, strict=True)
+        if e != tuple(a)
+    ]  # fmt: skip
+    assert not differences, f"(raw, duckdb, spark) {differences}"
