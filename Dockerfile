@@ -34,8 +34,9 @@ EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=120s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/health', timeout=4)"]
 
-# the same server as `make serve`: one SO_REUSEPORT socket per worker (api/server.py); it exits
-# non-zero if a worker dies, and compose's restart policy brings the whole server back
+# the same server as `make serve`: one SO_REUSEPORT socket per worker (api/server.py); a dead
+# worker is restarted in place, and only a crash loop (API_WORKER_RESTART_LIMIT deaths within
+# API_WORKER_RESTART_WINDOW_SECONDS) exits non-zero, for compose's restart policy to act
 ENV API_HOST=0.0.0.0 \
     API_PORT=8000 \
     API_WORKERS=2

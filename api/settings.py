@@ -57,6 +57,13 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     # `python -m api` only: worker processes (one per core; each loads the model)
     workers: int = Field(default=2, ge=1, le=64)
+    # `python -m api` only: POST /admin/reload answers 503, naming the workers that did not
+    # confirm the new model within this many seconds (each loads it itself)
+    reload_timeout_seconds: float = Field(default=60, gt=0, le=3600)
+    # `python -m api` only: a dead worker is restarted, unless more than this many workers
+    # died within the window; then the server stops and exits non-zero (crash loop)
+    worker_restart_limit: int = Field(default=5, ge=0, le=1000)
+    worker_restart_window_seconds: float = Field(default=60, gt=0)
 
     @property
     def stale_after(self) -> timedelta:

@@ -24,8 +24,17 @@ reader is built, and:
 
 Either way the answer is what `feature_repo.lookup.get_online_features_via_feast` gives
 (tests/feature_store/test_online_reader.py checks found, as-of time and every value, on SQLite
-and on a real Redis). The SQLite connection is reopened when the database file is replaced or
-appears after start-up, so an API started before the first materialization becomes ready.
+and on a real Redis).
+
+The SQLite file is data that others may damage under a live server: `truncate -s 0`, a backup
+copied over it in place, a replacement by rename. So it is read with plain pread (no mmap: a
+mapped page of a file truncated under it is a SIGBUS, which killed the worker with a 16 GB
+`mmap_size`), the file's identity (inode, size, mtime, ctime) is checked before and after
+every read, and any change reopens the connection, whose page cache may hold pages of the old
+file. A read during which the file changed, or any SQLite error, raises `StoreUnreadable`
+(the API answers 503) and drops the connection, so the next read starts afresh: once the file
+is whole again, answers come back by themselves. An API started before the first
+materialization becomes ready the same way.
 """
 
 from __future__ import annotations
@@ -55,8 +64,12 @@ from feature_repo.lookup import (
 _DOUBLE_TAG = 0x29  # ValueProto field 5 (double_val), wire type 1: tag byte + 8 bytes
 _unpack_double = struct.Struct("<d").unpack_from
 _MEMO_LIMIT = 100_000  # distinct non-double blobs remembered (they are few: codes, counts)
-_MMAP_BYTES = 1 << 34  # address space only (16 GB); the OS pages in what lookups touch
+_CACHE_KIB = 16 * 1024  # SQLite's page cache per connection (its default is 2 MB)
 _IDS_PER_QUERY = 5_000  # × 3 views stays far below SQLite's 32,766 bound parameters
+
+
+class StoreUnreadable(RuntimeError):
+    """The SQLite online store is missing, damaged, or was being replaced during the read."""
 
 
 class OnlineReader:
@@ -171,25 +184,48 @@ class _SqliteBackend:
         self._memo: dict[bytes, Any] = {}
 
     def _connection(self) -> sqlite3.Connection:
-        """This thread's read-only connection, reopened if the file was replaced."""
+        """This thread's read-only connection, reopened if the file changed in any way."""
         identity = _file_identity(self.path)  # raises FileNotFoundError before first write
         local = self._local
         if getattr(local, "identity", None) != identity:
-            if getattr(local, "conn", None) is not None:
-                local.conn.close()
+            self._drop()
             conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
-            # pages mapped, not copied through SQLite's small default cache: lookups touch
-            # ~36 rows per customer scattered over the table
-            conn.execute(f"PRAGMA mmap_size={_MMAP_BYTES}")
+            conn.execute("PRAGMA mmap_size=0")  # never mapped: see the module docstring
+            # lookups touch ~36 rows per customer scattered over the table
+            conn.execute(f"PRAGMA cache_size=-{_CACHE_KIB}")
             local.conn = conn
             local.identity = identity
             local.version = None  # a new connection: whatever was cached may be stale
         return local.conn
 
+    def _drop(self) -> None:
+        local = self._local
+        if getattr(local, "conn", None) is not None:
+            local.conn.close()
+        local.conn = local.identity = local.version = None
+
+    def _query(self, sql: str, parameters: Sequence[Any] = ()) -> list[tuple]:
+        """Rows of one statement, only if the file stayed the same file throughout."""
+        try:
+            conn = self._connection()
+            rows = conn.execute(sql, parameters).fetchall()
+            if _file_identity(self.path) != self._local.identity:
+                raise StoreUnreadable("the online store file changed during the read")
+            return rows
+        except FileNotFoundError:
+            self._drop()
+            message = "the online store file does not exist (not materialized yet?)"
+            raise StoreUnreadable(message) from None
+        except (sqlite3.Error, OSError) as exc:
+            self._drop()
+            raise StoreUnreadable(f"the online store file cannot be read: {exc}") from exc
+        except StoreUnreadable:
+            self._drop()
+            raise
+
     def changed(self) -> bool:
         """Whether the database changed since this thread last asked (True the first time)."""
-        conn = self._connection()
-        version = conn.execute("PRAGMA data_version").fetchone()[0]
+        version = self._query("PRAGMA data_version")[0][0]
         local = self._local
         if local.version == version:
             return False
@@ -200,7 +236,7 @@ class _SqliteBackend:
         keys = [self._key(c) for c in ids]
         marks = ",".join("?" * len(keys))
         sql = " UNION ALL ".join(s.format(marks=marks) for s in self._selects)
-        rows = self._connection().execute(sql, keys * len(self._selects)).fetchall()
+        rows = self._query(sql, keys * len(self._selects))
 
         position = {key: i for i, key in enumerate(keys)}
         values: list[dict[str, Any]] = [{} for _ in ids]
@@ -344,9 +380,10 @@ def _stored_seconds(stamp: Any) -> int:
     return int((parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp())
 
 
-def _file_identity(path: str) -> tuple[int, int]:
+def _file_identity(path: str) -> tuple[int, ...]:
+    """Which file, and which state of it: any write, truncation or replacement changes it."""
     stat = os.stat(path)
-    return stat.st_dev, stat.st_ino
+    return stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns
 
 
 def _quote(identifier: str) -> str:

@@ -1,14 +1,18 @@
 """`python -m api`: every worker listens on its own SO_REUSEPORT socket, so a burst of
-keep-alive connections is spread over the workers instead of landing on whichever woke first."""
+keep-alive connections is spread over the workers instead of landing on whichever woke first;
+a worker that dies is replaced (and named in the log), and only a crash loop stops the server."""
 
 from __future__ import annotations
 
+import json
 import os
+import signal
 import socket
 import subprocess
 import sys
 import time
 
+import httpx
 import psutil
 
 from bench.services import free_port, wait_until_ready
@@ -27,7 +31,10 @@ def _listening_sockets(port: int) -> set[int]:
     return inodes
 
 
-def _start(trained_models, feature_store, tmp_path) -> tuple[subprocess.Popen, int]:
+def _start(
+    trained_models, feature_store, tmp_path, **settings: str
+) -> tuple[subprocess.Popen, int]:
+    """`python -m api` with 2 workers on a free port (API_* overrides as keywords)."""
     port = free_port()
     env = {
         **os.environ,
@@ -36,6 +43,7 @@ def _start(trained_models, feature_store, tmp_path) -> tuple[subprocess.Popen, i
         "API_WORKERS": "2",
         "API_MODELS_DIR": str(trained_models),
         "API_FEAST_DATA_DIR": str(feature_store.feast_data_dir),
+        **{f"API_{name.upper()}": value for name, value in settings.items()},
     }
     with (tmp_path / "server.log").open("w") as log:
         server = subprocess.Popen(
@@ -43,7 +51,7 @@ def _start(trained_models, feature_store, tmp_path) -> tuple[subprocess.Popen, i
             stderr=subprocess.STDOUT,
         )  # fmt: skip
     try:
-        wait_until_ready(f"http://127.0.0.1:{port}", server)
+        wait_until_ready(f"http://127.0.0.1:{port}", server, seconds=240)
     except BaseException:
         server.kill()
         raise
@@ -51,10 +59,16 @@ def _start(trained_models, feature_store, tmp_path) -> tuple[subprocess.Popen, i
 
 
 def _workers(server: subprocess.Popen) -> list[psutil.Process]:
-    """The worker processes (not multiprocessing's resource tracker)."""
-    return [
-        w for w in psutil.Process(server.pid).children() if "spawn_main" in " ".join(w.cmdline())
-    ]
+    """The live worker processes (not multiprocessing's resource tracker, nor one that died
+    and is not reaped yet)."""
+    workers = []
+    for child in psutil.Process(server.pid).children():
+        try:
+            if "spawn_main" in " ".join(child.cmdline()):
+                workers.append(child)
+        except psutil.Error:  # a zombie has no command line
+            pass
+    return workers
 
 
 def test_each_worker_has_its_own_socket_and_a_burst_reaches_them_all(
@@ -62,7 +76,7 @@ def test_each_worker_has_its_own_socket_and_a_burst_reaches_them_all(
 ):
     server, port = _start(trained_models, feature_store, tmp_path)
     try:
-        deadline = time.monotonic() + 60  # the second worker may still be loading the model
+        deadline = time.monotonic() + 180  # the second worker may still be loading the model
         while len(_listening_sockets(port)) < 2 and time.monotonic() < deadline:
             time.sleep(0.2)
         assert len(_listening_sockets(port)) == 2  # uvicorn --workers 2 shares one: 1
@@ -95,20 +109,64 @@ def test_each_worker_has_its_own_socket_and_a_burst_reaches_them_all(
     assert not any(w.is_running() and w.status() != psutil.STATUS_ZOMBIE for w in workers)
 
 
-def test_a_worker_that_dies_takes_the_server_down_with_a_failure(
+def _wait_for_workers(server: subprocess.Popen, count: int, but_not: set[int] = frozenset()):
+    """The worker processes once there are `count` of them, none of them in `but_not`."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        workers = [w for w in _workers(server) if w.pid not in but_not]
+        if len(workers) == count:
+            return workers
+        time.sleep(0.1)
+    raise AssertionError(f"not {count} workers within 120 s: {_workers(server)}")
+
+
+def _server_log(tmp_path) -> list[dict]:
+    lines = (tmp_path / "server.log").read_text().splitlines()
+    return [json.loads(line) for line in lines if line.startswith("{")]
+
+
+def test_a_killed_worker_is_replaced_and_named_in_the_log(trained_models, feature_store, tmp_path):
+    """A server that advertises 2 workers keeps 2: `kill -9` of one is logged (which worker,
+    which signal) and a replacement serves again, the other worker answering meanwhile."""
+    server, port = _start(trained_models, feature_store, tmp_path)
+    try:
+        first, second = _wait_for_workers(server, 2)
+        first.kill()  # SIGKILL: no chance to clean up or log anything itself
+        first.wait(timeout=10)
+        for _ in range(10):  # the survivor (and soon the replacement) keep answering
+            assert httpx.get(f"http://127.0.0.1:{port}/model", timeout=30).status_code == 200
+        assert server.poll() is None, "the server stopped with its worker"
+        replacement = _wait_for_workers(server, 1, but_not={first.pid, second.pid})[0]
+        deadline = time.monotonic() + 180
+        while len(_listening_sockets(port)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert len(_listening_sockets(port)) == 2  # the replacement listens on its own socket
+        assert second.is_running() and replacement.is_running()
+        deaths = [e["message"] for e in _server_log(tmp_path) if e.get("logger") == "api.server"]
+        assert len(deaths) == 1, deaths
+        assert f"pid {first.pid}" in deaths[0] and "SIGKILL" in deaths[0], deaths
+        assert f"pid {replacement.pid}" in deaths[0], deaths
+    finally:
+        server.terminate()
+        assert server.wait(timeout=30) == 0  # a replaced worker still stops cleanly
+
+
+def test_workers_that_keep_dying_stop_the_server_with_a_failure(
     trained_models, feature_store, tmp_path
 ):
-    """Half a server would go on answering with half its capacity: better to exit non-zero
-    and let the supervisor restart the whole of it."""
-    server, _ = _start(trained_models, feature_store, tmp_path)
+    """Restarting helps a worker that died once, not a crash loop: past the limit of deaths
+    within the window, every worker is stopped and the command exits non-zero for the
+    supervisor."""
+    server, _ = _start(trained_models, feature_store, tmp_path, worker_restart_limit="1")
     try:
-        deadline = time.monotonic() + 60
-        while len(_workers(server)) < 2 and time.monotonic() < deadline:
-            time.sleep(0.2)
-        first, second = _workers(server)
+        first, second = _wait_for_workers(server, 2)
         first.kill()
+        replacement = _wait_for_workers(server, 1, but_not={first.pid, second.pid})[0]
+        replacement.send_signal(signal.SIGKILL)  # the second death within the window
         assert server.wait(timeout=60) == 1
         assert not second.is_running() or second.status() == psutil.STATUS_ZOMBIE
+        messages = [e["message"] for e in _server_log(tmp_path) if e.get("logger") == "api.server"]
+        assert f"pid {replacement.pid}" in messages[-1] and "stopping the server" in messages[-1]
     finally:
         if server.poll() is None:
             server.kill()
