@@ -136,18 +136,38 @@ whatifForm.addEventListener("submit", async (event) => {
 // ---- tab 3: many customers -----------------------------------------------------------
 let lastBatch = [];
 
+// One CSV line's cells, quoted as spreadsheets quote them ("Smith, J" and ""inner"" quotes):
+// an id may hold commas and quotes. The server trims and checks each id (one rule, staging's).
+function csvCells(line) {
+  const cells = [];
+  let cell = "";
+  let quoted = false;
+  for (let i = 0; i < line.length; i++) {
+    const ch = line[i];
+    if (quoted) {
+      if (ch === '"' && line[i + 1] === '"') { cell += '"'; i++; }
+      else if (ch === '"') quoted = false;
+      else cell += ch;
+    } else if (ch === '"' && cell.trim() === "") { cell = ""; quoted = true; }
+    else if (ch === ",") { cells.push(cell.trim()); cell = ""; }
+    else cell += ch;
+  }
+  cells.push(cell.trim());
+  return cells;
+}
+
 function parseIds(text) {
   const lines = text.split(/\r?\n/).filter((l) => l.trim() !== "");
   if (!lines.length) return [];
-  const header = lines[0].split(",").map((c) => c.trim().replace(/^"|"$/g, "").toLowerCase());
+  const header = csvCells(lines[0]).map((c) => c.toLowerCase());
   const column = Math.max(0, header.indexOf("customer_id"));
   const body = header.includes("customer_id") ? lines.slice(1) : lines;
   const ids = [];
   for (const line of body) {
     const cells = header.length > 1 || header.includes("customer_id")
-      ? [line.split(",")[column]] : line.split(",");
+      ? [csvCells(line)[column]] : csvCells(line);
     for (const cell of cells) {
-      const id = (cell || "").trim().replace(/^"|"$/g, "");
+      const id = cell || "";
       if (id) ids.push(id);
     }
   }

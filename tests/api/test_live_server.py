@@ -70,17 +70,21 @@ def test_web_form_in_a_real_browser(live_server, known_ids, chromium_path, tmp_p
 
             # many customers: table with one row per id, the bad ones explained
             page.click("#tab-batch")
-            page.fill("#batch-ids", "\n".join([known_ids[0], known_ids[1], "NOBODY123", XSS]))
+            quoted = '"Smith, ""J"""'  # a CSV cell: the id Smith, "J" holds a comma
+            ids = [known_ids[0], known_ids[1], "NOBODY123", XSS, quoted]
+            page.fill("#batch-ids", "\n".join(ids))
             page.click("#batch-submit")
             rows = page.locator("#batch-table tbody tr")
-            expect(rows).to_have_count(4)
+            expect(rows).to_have_count(5)
             expect(rows.nth(3)).to_contain_text(XSS)
-            expect(page.locator("#batch-summary")).to_contain_text("2 of 4")
+            expect(rows.nth(4).locator("td").first).to_have_text('Smith, "J"')
+            expect(page.locator("#batch-summary")).to_contain_text("2 of 5")
             with page.expect_download() as download:
                 page.click("#batch-download")
             csv_text = Path(download.value.path()).read_text(encoding="utf-8")
             assert csv_text.splitlines()[0].startswith("customer_id,status,probability")
-            assert len(csv_text.splitlines()) == 5
+            assert len(csv_text.splitlines()) == 6
+            assert '"Smith, ""J"""' in csv_text
 
             # what-if: an out-of-range value is explained, a valid one is scored
             page.click("#tab-whatif")
