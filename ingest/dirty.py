@@ -25,7 +25,7 @@ DAMAGE_KINDS: tuple[str, ...] = (
     "unparseable_date",  # '31/02/2024', 'not a date', ...
     "non_numeric_amount",  # '12,50x', 'abc', ...
     "unknown_category",  # a category outside the accepted list
-    "messy_text",  # stray whitespace / wrong case in ids, category, payment method
+    "messy_text",  # stray whitespace in ids; whitespace / wrong case in category, payment
 )
 
 UNPARSEABLE_DATES = ("31/02/2024", "not a date", "2024-13-45 25:61:00", "00/00/0000")
@@ -78,7 +78,7 @@ def damage(
     for name in ("customer_id", "category", "payment_method"):
         picked, texts = values(name, "messy_text")
         for row, text in zip(picked, texts, strict=True):
-            edits[name][row] = _mess_up(text, rng)
+            edits[name][row] = _mess_up(text, rng, keep_case=name == "customer_id")
 
     for name, changes in edits.items():
         if changes:
@@ -96,9 +96,11 @@ def damage(
     return table, counts
 
 
-def _mess_up(text: str, rng: np.random.Generator) -> str:
-    """Stray whitespace and/or wrong case that a trim + lower-case in staging would undo."""
-    variant = int(rng.integers(0, 4))
+def _mess_up(text: str, rng: np.random.Generator, keep_case: bool = False) -> str:
+    """Stray whitespace and/or wrong case that staging undoes: it trims every text and
+    lower-cases codes (category, payment method), but keeps an id's case (an id is the
+    user's: ``k005`` and ``K005`` may be two customers), so ids only get whitespace."""
+    variant = int(rng.integers(0, 2 if keep_case else 4))
     if variant == 0:
         return f" {text}"
     if variant == 1:
