@@ -56,7 +56,7 @@ def plant(directory: Path, name: str, data: bytes) -> None:
     """Write a model file AND its correct sha256 into metadata.json: the hash is no defence."""
     (directory / name).write_bytes(data)
     meta = json.loads((directory / "metadata.json").read_text())
-    meta["artifact_sha256"][name] = sha256(data)
+    meta.setdefault("artifact_sha256", {})[name] = sha256(data)
     (directory / "metadata.json").write_text(json.dumps(meta))
 
 
