@@ -36,7 +36,7 @@ import pyarrow.parquet as pq
 
 from ingest import contract, landing, sources
 from ingest.errors import LoadError
-from ingest.sources import ISO_TIMESTAMP, literal, quote
+from ingest.sources import ISO_DATE, ISO_TIMESTAMP, literal, quote
 
 # The forms accepted under --decimal ',': 12 · 12,5 · -3,00 · 1.234,50 (dot thousands groups
 # of exactly three digits need a comma part). Any other value with a '.' or ',' is set aside.
@@ -148,10 +148,15 @@ class Preset:
 
 def _timestamp_sql(column: str, options: Options) -> str:
     """A TIMESTAMP from text: ISO first (an explicit offset converted to ``--timezone``), then
-    ``--date-format``; NULL when neither parses."""
+    ``--date-format``; NULL when neither parses.
+
+    Only text that starts with a digit is cast: DuckDB's cast reads the words ``epoch`` and
+    ``infinity`` as dates (1970-01-01, and a date that prints as text), which would turn a
+    placeholder into a real order; left as text, staging rejects it as unparseable."""
     zoned = f"timezone({literal(options.timezone)}, try_cast({column} as timestamptz))"
     parsed = (
-        f"case when regexp_matches({column}, '{ZONED_TIME}') then {zoned} "
+        f"case when not regexp_matches({column}, '^\\s*[0-9]') then null "
+        f"when regexp_matches({column}, '{ZONED_TIME}') then {zoned} "
         f"else try_cast({column} as timestamp) end"
     )
     if options.date_format:
@@ -209,7 +214,13 @@ def build_mapped(con: duckdb.DuckDBPyConnection, columns: dict[str, str], option
         elif name == "order_date":
             text = quote(source)
             stamp = _timestamp_sql(text, options)
-            select.append(f"coalesce(strftime({stamp}, '{ISO_TIMESTAMP}'), {text}) as {name}")
+            # a date without a time of day stays one: staging's duplicate policy for logs with
+            # no order id depends on knowing that two lines only share a day, not an instant
+            select.append(
+                f"case when {stamp} is null then {text} "
+                f"when strpos({text}, ':') = 0 then strftime({stamp}, '{ISO_DATE}') "
+                f"else strftime({stamp}, '{ISO_TIMESTAMP}') end as {name}"
+            )
         elif name == "amount":
             select.append(f"{_number_text_sql(source, options)} as {name}")
         else:

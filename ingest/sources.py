@@ -34,6 +34,7 @@ import duckdb
 from ingest.errors import LoadError
 
 ISO_TIMESTAMP = "%Y-%m-%d %H:%M:%S"
+ISO_DATE = "%Y-%m-%d"
 DELIMITERS = (",", ";", "\t", "|")
 
 
@@ -82,7 +83,9 @@ def _register_parquet(con: duckdb.DuckDBPyConnection, path: Path, timezone: str)
         q = quote(column)
         if dtype == "TIMESTAMP WITH TIME ZONE":
             expr = f"strftime(timezone({literal(timezone)}, {q}), '{ISO_TIMESTAMP}')"
-        elif dtype.startswith(("TIMESTAMP", "DATE")):
+        elif dtype == "DATE":
+            expr = f"strftime({q}, '{ISO_DATE}')"
+        elif dtype.startswith("TIMESTAMP"):
             expr = f"strftime(cast({q} as timestamp), '{ISO_TIMESTAMP}')"
         elif dtype in ("DOUBLE", "FLOAT"):
             expr, typed = _text_of_number(q), typed | {column}

@@ -39,7 +39,7 @@ def test_contract_named_csv_needs_no_flags(tmp_path, capsys):
         {
             "customer_id": "C1",
             "order_id": None,
-            "order_date": "2024-01-05 00:00:00",
+            "order_date": "2024-01-05",  # a date stays a date: no invented time of day
             "amount": "100.50",
             "category": "groceries",
             "payment_method": None,
@@ -115,8 +115,8 @@ def test_decimal_comma_and_date_format(tmp_path):
     summary = load(source, tmp_path / "raw", date_format="%d/%m/%Y", decimal=",")
     rows = _rows(tmp_path / "raw" / contract.TRANSACTIONS_FILE)
     assert [(r["order_date"], r["amount"]) for r in rows] == [
-        ("2024-01-05 00:00:00", "1234.50"),
-        ("2024-01-07 00:00:00", "-7.25"),
+        ("2024-01-05", "1234.50"),
+        ("2024-01-07", "-7.25"),
         ("31/02/2024", "3"),
     ]
     assert summary.dates_left_as_text == 1

@@ -172,7 +172,7 @@ def test_text_timestamps_with_an_offset_are_converted_naive_ones_kept(tmp_path):
         "2024-01-05 18:00:00",
         "2024-01-05 10:00:00",
         "2024-01-05 10:00:00",
-        "2024-01-05 00:00:00",
+        "2024-01-05",
     ]
     with pytest.raises(LoadError, match="unknown --timezone 'Mars/Olympus'"):
         load(source, tmp_path / "raw2", timezone="Mars/Olympus")
