@@ -162,6 +162,13 @@ def load_checked_model(store: FeatureStore, settings: Settings) -> LoadedModel:
 
 
 class ServingState:
+    """This process's serving snapshot, loaded at start-up and swapped by `reload`.
+
+    `reload` swaps the model in this process only. Under `python -m api` each worker has its
+    own state; api/worker_sync.py makes every worker reload through this same method before
+    POST /admin/reload answers 200.
+    """
+
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._serving: Serving | None = None

@@ -37,6 +37,7 @@ log = logging.getLogger("api.worker_sync")
 
 POLL_SECONDS = 0.1
 TEXT_BYTES = 512  # per slot: a model directory or a short error
+WRITING = -2  # in served[slot]: ok and text are being written
 
 
 class IncompleteReload(RuntimeError):
@@ -46,8 +47,8 @@ class IncompleteReload(RuntimeError):
 class Board:
     """The shared memory, created by the parent; passed to each spawned worker as an argument.
 
-    served[slot] is written last, after ok and text: whoever sees the generation there sees
-    the text that goes with it.
+    served[slot] is WRITING while ok and text change, and the generation once they are
+    written: whoever sees a generation there sees the text that goes with it.
     """
 
     def __init__(self, context: Any, workers: int) -> None:
@@ -60,14 +61,18 @@ class Board:
 
     def write(self, slot: int, generation: int, ok: bool, text: str) -> None:
         data = text.encode()[: TEXT_BYTES - 1].ljust(TEXT_BYTES, b"\0")
+        self.served[slot] = WRITING
         self.ok[slot] = ok
         self.texts[slot * TEXT_BYTES : (slot + 1) * TEXT_BYTES] = data
         self.served[slot] = generation
 
     def read(self, slot: int) -> tuple[int, bool, str]:
-        """(generation, ok, text) of one slot, re-read if its worker wrote meanwhile."""
+        """(generation, ok, text) of one slot, re-read if its worker wrote meanwhile; a slot
+        being written (or whose worker died writing it) has confirmed nothing."""
         while True:
             served = self.served[slot]
+            if served == WRITING:
+                return WRITING, False, ""
             ok = bool(self.ok[slot])
             raw = self.texts[slot * TEXT_BYTES : (slot + 1) * TEXT_BYTES]
             if self.served[slot] == served:

@@ -22,7 +22,7 @@ import psutil
 import pytest
 
 from bench.services import free_port, wait_until_ready
-from feature_repo.online_reader import OnlineReader, StoreUnreadable
+from feature_repo.online_reader import OnlineReader
 from feature_repo.store import open_store
 from tests.conftest import REPO_ROOT
 
@@ -150,6 +150,8 @@ def test_truncated_and_replaced_store_is_503_never_a_dead_worker_then_200_again(
 def test_reader_answers_again_after_truncation_and_an_in_place_copy(own_store, known_ids):
     """The reader alone: a truncated file raises StoreUnreadable (never a signal), and a
     backup copied over it in place is read afresh: its page cache from before is dropped."""
+    from feature_repo.online_reader import StoreUnreadable  # here: the other test needs none
+
     data_dir, backup = own_store
     reader = OnlineReader(open_store(data_dir=data_dir))
     before = reader.read(known_ids[:5])
