@@ -52,6 +52,10 @@ def _start(
         )  # fmt: skip
     try:
         wait_until_ready(f"http://127.0.0.1:{port}", server, seconds=240)
+        deadline = time.monotonic() + 180  # the other worker may still be loading the model
+        while len(_listening_sockets(port)) < 2:  # a worker listens once it has started up
+            assert time.monotonic() < deadline, "the 2 workers did not both listen"
+            time.sleep(0.2)
     except BaseException:
         server.kill()
         raise
