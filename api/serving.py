@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from feast import FeatureStore
 
-from api.errors import NotReady, ReloadRefused
+from api.errors import NotReady, ReloadRefused, plain_reason
 from api.settings import Settings
 from feature_repo.online_reader import OnlineReader
 from feature_repo.store import open_store
@@ -195,8 +195,10 @@ class ServingState:
                 self._store = store
                 serving = build_serving(store, self.settings)
             except Exception as exc:  # the pipeline may simply not have run yet
-                self.last_error = f"{type(exc).__name__}: {exc}"
-                log.error("model or feature store not loaded: %s", self.last_error)
+                # /health and the 503 tell clients the plain reason; paths and traces are
+                # for the operator's log
+                self.last_error = plain_reason(exc)
+                log.error("model or feature store not loaded: %s: %s", type(exc).__name__, exc)
                 return
             self._serving = serving
             self.last_error = None

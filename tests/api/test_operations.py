@@ -50,6 +50,25 @@ def test_without_a_model_the_api_starts_but_is_not_ready(api_settings, tmp_path)
         assert "not ready" in response.json()["detail"]
 
 
+def test_not_ready_says_why_without_the_servers_paths(api_settings, tmp_path):
+    """A model folder that cannot load: clients get the plain reason, the log the details."""
+    models = tmp_path / "models"
+    (models / "v1").mkdir(parents=True)
+    (models / "v1" / "metadata.json").mkdir()  # unreadable as a file
+    (models / "current").symlink_to("v1")
+    settings = api_settings.model_copy(update={"models_dir": models})
+    with TestClient(create_app(settings)) as client:
+        for response in (
+            client.get("/health"),
+            client.post("/predict", json={"customer_id": "C0000001"}),
+        ):
+            assert response.status_code == 503
+            assert "metadata.json cannot be read" in response.text
+            # no disk paths, traces or exception class names: those are in the log
+            assert str(tmp_path) not in response.text and "Traceback" not in response.text
+            assert "Error" not in response.text
+
+
 def test_openapi_documents_every_endpoint(client):
     paths = client.get("/openapi.json").json()["paths"]
     assert {"/predict", "/customers/{customer_id}/prediction", "/predict/batch",
