@@ -17,7 +17,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+from ingest.paths import REPO_ROOT
+
 MIN_ADMIN_TOKEN_LENGTH = 16
 
 

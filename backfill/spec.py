@@ -15,14 +15,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 
 import yaml
 from pyspark.sql import DataFrame
 from pyspark.sql import types as T
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-DBT_PROJECT_FILE = REPO_ROOT / "dbt_project.yml"
+from ingest.paths import DBT_PROJECT_FILE, REPO_ROOT
+
 MARTS_DIR = REPO_ROOT / "dbt_project" / "models" / "marts"
 SEEDS_DIR = REPO_ROOT / "dbt_project" / "seeds"
 

@@ -31,8 +31,6 @@ import duckdb
 from bench import services
 from feature_repo.contract import mart_columns
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-
 
 # ---- data ------------------------------------------------------------------------------------
 def synthesize(source_dir: Path, out_dir: Path, customers: int) -> Path:

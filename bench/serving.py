@@ -50,8 +50,7 @@ import httpx
 import pandas as pd
 
 from bench.services import free_port, redis_server, wait_until_ready
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
+from ingest.paths import REPO_ROOT
 
 LUA = r"""
 local ids = {%(ids)s}

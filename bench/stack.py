@@ -13,7 +13,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+from ingest.paths import REPO_ROOT
+
 BIN = Path(sys.executable).parent
 
 

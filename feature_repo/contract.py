@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import yaml
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+from ingest.paths import REPO_ROOT
+
 MARTS_DIR = REPO_ROOT / "dbt_project" / "models" / "marts"
 
 # Columns that identify a row rather than describe the customer.

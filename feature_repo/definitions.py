@@ -6,6 +6,7 @@ fails when a contract column is in no view or in two.
 """
 
 import os
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -15,7 +16,10 @@ from feast.types import Bool, Float64, Int64, String
 try:  # imported as part of the package (tests, api) or as a file by `feast apply`
     from feature_repo.contract import REPO_ROOT, feature_columns
 except ModuleNotFoundError:  # pragma: no cover - `feast apply` runs from this folder
-    from contract import REPO_ROOT, feature_columns
+    # and puts only this folder on sys.path: add the checkout so the package (and the one
+    # REPO_ROOT in ingest.paths, which contract imports) resolves as it does everywhere else
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from feature_repo.contract import REPO_ROOT, feature_columns
 
 OWNER = "data-platform@retailer.example"
 # relative to the repository root, as dbt and the README use it (`feast apply` runs in this folder)

@@ -14,7 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-SEEDS_DIR = Path(__file__).resolve().parents[1] / "dbt_project" / "seeds"
+from ingest.paths import REPO_ROOT
+
+SEEDS_DIR = REPO_ROOT / "dbt_project" / "seeds"
 HOLIDAYS_SEED = SEEDS_DIR / "indian_holidays.csv"
 FESTIVAL_SEASONS_SEED = SEEDS_DIR / "festival_seasons.csv"
 

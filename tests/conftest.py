@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from bench import services
+from ingest.paths import REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 UNDER_CI = os.environ.get("CI") == "true"
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+from ingest.paths import REPO_ROOT
+
 COMMANDS = [
     "api",  # its parser lives in api/server.py
     "ingest.generate",

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import duckdb
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from ingest.paths import REPO_ROOT
 
 # one column per staging expression, over a table `input(i, v)` of raw texts
 _INLINE = """

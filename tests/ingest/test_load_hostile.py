@@ -18,8 +18,7 @@ import pytest
 from ingest import contract
 from ingest.errors import LoadError
 from ingest.load import load
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from ingest.paths import REPO_ROOT
 
 
 def _landed(out: Path) -> list[dict]:
