@@ -17,6 +17,11 @@ from ingest.paths import REPO_ROOT
 
 MARTS_DIR = REPO_ROOT / "dbt_project" / "models" / "marts"
 
+# The FeatureService's name: training records it with the model and serving asks Feast for it,
+# so it is defined here, in the one module definitions.py, lookup.py and materialize.py all
+# import (definitions.py imports nothing else from this package: `feast apply` loads it alone).
+FEATURE_SERVICE = "repeat_purchase_v1"
+
 # Columns that identify a row rather than describe the customer.
 KEY_COLUMNS = ("customer_id", "as_of_date", "event_timestamp")
 

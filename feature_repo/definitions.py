@@ -14,11 +14,13 @@ from feast import Entity, FeatureService, FeatureView, Field, FileSource, ValueT
 from feast.types import Bool, Float64, Int64, String
 
 try:  # imported as part of the package (tests, api) or as a file by `feast apply`
+    from feature_repo.contract import FEATURE_SERVICE as SERVICE_NAME
     from feature_repo.contract import REPO_ROOT, feature_columns
 except ModuleNotFoundError:  # pragma: no cover - `feast apply` runs from this folder
     # and puts only this folder on sys.path: add the checkout so the package (and the one
     # REPO_ROOT in ingest.paths, which contract imports) resolves as it does everywhere else
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from feature_repo.contract import FEATURE_SERVICE as SERVICE_NAME
     from feature_repo.contract import REPO_ROOT, feature_columns
 
 OWNER = "data-platform@retailer.example"
@@ -130,8 +132,8 @@ customer_profile = FeatureView(
 # ---------------------------------------------------------------------------------------------
 # Feature service: THE list of model features, read by training and serving alike
 # ---------------------------------------------------------------------------------------------
-repeat_purchase_v1 = FeatureService(
-    name="repeat_purchase_v1",
+FEATURE_SERVICE = FeatureService(
+    name=SERVICE_NAME,
     features=[customer_behaviour, customer_calendar, customer_profile],
     description="Every feature of the repeat-purchase model, version 1.",
     tags={"model": "repeat_purchase", "version": "1"},
@@ -139,4 +141,3 @@ repeat_purchase_v1 = FeatureService(
 )
 
 FEATURE_VIEWS = (customer_behaviour, customer_calendar, customer_profile)
-FEATURE_SERVICE = repeat_purchase_v1

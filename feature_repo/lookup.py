@@ -17,10 +17,9 @@ from typing import Any
 
 from feast import FeatureStore
 
+from feature_repo.contract import FEATURE_SERVICE
 from ingest import customer_ids
 from ingest.customer_ids import INVALID, InvalidCustomerId
-
-FEATURE_SERVICE = "repeat_purchase_v1"
 
 
 @dataclass

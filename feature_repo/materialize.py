@@ -36,6 +36,7 @@ import pyarrow as pa
 from feast import FeatureStore
 from tqdm import tqdm
 
+from feature_repo.contract import FEATURE_SERVICE
 from feature_repo.fast_write import write_rows
 from feature_repo.store import open_store
 
@@ -78,7 +79,7 @@ def materialize_latest(
     progress: show a progress bar; None = when writing ≥ 50,000 customers to a terminal.
     """
     started = time.perf_counter()
-    service = store.get_feature_service("repeat_purchase_v1")
+    service = store.get_feature_service(FEATURE_SERVICE)
     views = [store.get_feature_view(p.name) for p in service.feature_view_projections]
     frame = latest_features(Path(views[0].batch_source.path))
     as_of = str(frame["event_timestamp"].max()) if len(frame) else None

@@ -8,6 +8,7 @@ import shutil
 import pandas as pd
 import pytest
 
+from feature_repo.contract import FEATURE_SERVICE
 from modeling.artifact import ArtifactError, load_model
 from modeling.dataset import feature_spec, split_by_as_of
 from modeling.settings import TrainSettings
@@ -18,7 +19,7 @@ from modeling.train import run as train
 def test_promoted_artifact_loads_and_matches_the_feature_service(trained_models, feature_store):
     model = load_model(trained_models / "current", expected=feature_spec(feature_store))
     meta = model.metadata
-    assert meta["feature_service"] == "repeat_purchase_v1"
+    assert meta["feature_service"] == FEATURE_SERVICE
     assert [f["name"] for f in meta["features"]] == list(feature_spec(feature_store).names)
     assert 0 < meta["threshold"] < 1
     assert meta["as_of_range"]["train"][1] < meta["as_of_range"]["test"]
