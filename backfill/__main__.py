@@ -13,7 +13,7 @@ import sys
 from datetime import date, datetime
 
 from backfill import grid
-from backfill.spec import dbt_vars
+from ingest.dbt_vars import label_window_days
 
 
 def _date_or_latest(text: str) -> date | None:
@@ -73,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--label-window",
         type=int,
-        default=int(dbt_vars().get("label_window_days", 30)),
+        default=label_window_days(),
         help="label window in days (dbt var label_window_days)",
     )
     parser.add_argument(

@@ -20,7 +20,7 @@ import yaml
 from pyspark.sql import DataFrame
 from pyspark.sql import types as T
 
-from ingest.paths import DBT_PROJECT_FILE, REPO_ROOT
+from ingest.paths import REPO_ROOT
 
 MARTS_DIR = REPO_ROOT / "dbt_project" / "models" / "marts"
 SEEDS_DIR = REPO_ROOT / "dbt_project" / "seeds"
@@ -106,9 +106,3 @@ def enforce(df: DataFrame, model: str) -> DataFrame:
             f"{model} does not match {MARTS_DIR / model}.yml: " + "; ".join(problems)
         )
     return df.select(*expected_names)
-
-
-@cache
-def dbt_vars() -> dict:
-    """The `vars:` of dbt_project.yml (label window, as-of cadence and count)."""
-    return dict(yaml.safe_load(DBT_PROJECT_FILE.read_text(encoding="utf-8")).get("vars", {}))

@@ -22,11 +22,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 
-import yaml
-
-DBT_PROJECT = Path(__file__).resolve().parents[1] / "dbt_project.yml"
+from ingest.dbt_vars import dbt_vars
 
 MISSING = "missing_customer_id"
 INVALID = "invalid_customer_id"
@@ -90,10 +87,9 @@ class CustomerIdRule:
 
 
 @cache
-def rule(project: Path = DBT_PROJECT) -> CustomerIdRule:
+def rule() -> CustomerIdRule:
     """The rule as dbt_project.yml states it (read once per process)."""
-    variables = yaml.safe_load(project.read_text(encoding="utf-8"))["vars"]
-    return CustomerIdRule.from_vars(variables)
+    return CustomerIdRule.from_vars(dbt_vars())
 
 
 def normalize_customer_id(raw: str) -> str:

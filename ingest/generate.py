@@ -32,11 +32,11 @@ from tqdm import tqdm
 
 from ingest import behaviour, contract, dirty
 from ingest.behaviour import BehaviourParams, CalendarGrid
+from ingest.dbt_vars import label_window_days
 from ingest.holidays import load_calendar
 
 CHUNK_CUSTOMERS = 50_000
 DEFAULT_END_DATE = date(2025, 12, 31)
-LABEL_WINDOW_DAYS = 30
 
 
 @dataclass
@@ -101,7 +101,7 @@ def generate(
     start = history_start(end_date, years)
     as_of = [d for d in as_of_dates(end_date, as_of_every, as_of_count) if d >= start]
     grid = CalendarGrid.build(
-        load_calendar(), start, end_date, params, horizon_days=LABEL_WINDOW_DAYS + 1
+        load_calendar(), start, end_date, params, horizon_days=label_window_days() + 1
     )
     summary = GenerationSummary(out=out, customers=customers)
     summary.damage.update({kind: 0 for kind in dirty.DAMAGE_KINDS})
@@ -290,7 +290,7 @@ def _ground_truth_table(
     who_parts, date_parts, p_parts = [], [], []
     for as_of_date in sorted(as_of):
         day = (np.datetime64(as_of_date, "D") - grid.start).astype(np.int64)
-        who, p = behaviour.oracle_p_repeat(people, orders, grid, int(day), LABEL_WINDOW_DAYS)
+        who, p = behaviour.oracle_p_repeat(people, orders, grid, int(day), label_window_days())
         who_parts.append(who)
         date_parts.append(np.full(who.size, np.datetime64(as_of_date, "D")))
         p_parts.append(p)

@@ -15,6 +15,7 @@ import pandas as pd
 from feast import FeatureStore
 
 from feature_repo.lookup import FEATURE_SERVICE
+from ingest.dbt_vars import label_window_days as dbt_label_window_days
 
 LABEL = "repeat_30d"
 
@@ -67,7 +68,7 @@ def training_frame(store: FeatureStore, labels: pd.DataFrame) -> pd.DataFrame:
 def split_by_as_of(
     frame: pd.DataFrame,
     validation_dates: int,
-    label_window_days: int = 30,
+    label_window_days: int | None = None,
     test_as_of: date | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Train on the older as-of dates, validate on the next ones, test on the latest.
@@ -76,7 +77,10 @@ def split_by_as_of(
     customers it is tested on. Train and validation dates must also have their whole label
     window on or before the test date, so nothing learned depends on what happened after it.
     test_as_of picks an earlier test date (a backtest); dates after it are ignored.
+    label_window_days defaults to dbt's var of that name (the window the labels were built with).
     """
+    if label_window_days is None:
+        label_window_days = dbt_label_window_days()
     dates = sorted(frame["as_of_date"].unique())
     if test_as_of is not None:
         if test_as_of not in dates:

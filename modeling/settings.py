@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+from ingest.dbt_vars import label_window_days
 from ingest.paths import REPO_ROOT
 
 
@@ -30,8 +31,9 @@ class TrainSettings:
 
     models: tuple[str, ...] = ("lr", "rf", "xgb")
     seed: int = 42
-    # Labels come from dbt's customer_labels; its window must match this (checked).
-    label_window_days: int = 30
+    # Labels come from dbt's customer_labels; its window must match this (checked). The
+    # default is dbt's own var, so only an explicit --label-window can disagree with it.
+    label_window_days: int = field(default_factory=label_window_days)
     # Latest fully labelled as-of dates held out: the last for the test report, the ones
     # before it for choosing the model and the threshold.
     validation_dates: int = 1

@@ -30,6 +30,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from feature_repo.store import open_store
+from ingest.dbt_vars import label_window_days
 from modeling import candidates
 from modeling.artifact import promote, save_artifact
 from modeling.bgnbd import BGNBD
@@ -89,8 +90,9 @@ def _versions() -> dict[str, str]:
 
 
 def _oracle(path: Path | None, test: pd.DataFrame, window: int) -> dict | None:
-    """The generator's true probability scored on the test rows, when it covers them all."""
-    if path is None or not Path(path).exists() or window != 30:
+    """The generator's true probability scored on the test rows, when it covers them all (the
+    generator computes it over dbt's label window, so a training run on another window has none)."""
+    if path is None or not Path(path).exists() or window != label_window_days():
         return None
     truth = pd.read_parquet(path, columns=["customer_id", "as_of_date", "p_repeat_30d"])
     truth["as_of_date"] = pd.to_datetime(truth["as_of_date"]).dt.date

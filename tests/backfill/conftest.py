@@ -15,7 +15,8 @@ import pytest
 
 from backfill.job import BackfillRequest, BackfillSummary, run
 from backfill.session import build_session
-from backfill.spec import REPO_ROOT, dbt_vars
+from backfill.spec import REPO_ROOT
+from ingest.dbt_vars import dbt_vars
 from tests.backfill.raw_builder import build_raw
 
 TEST_SPARK_CONF = {

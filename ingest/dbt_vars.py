@@ -1,0 +1,28 @@
+"""The dbt project's ``vars:``, read once per process, for the Python side of the pipeline.
+
+``dbt_project.yml`` is where the pipeline's knobs live (label window, as-of cadence, the
+customer-id rule). dbt reads them in SQL; the generator, training, the Spark backfill and the
+API read the same values through here, so changing a var changes every engine at once instead
+of leaving a second, hard-coded copy behind.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import yaml
+
+from ingest.paths import DBT_PROJECT_FILE
+
+
+@cache
+def dbt_vars() -> dict:
+    """The ``vars:`` of dbt_project.yml (a fresh dict per process; callers must not mutate)."""
+    doc = yaml.safe_load(DBT_PROJECT_FILE.read_text(encoding="utf-8"))
+    return dict(doc.get("vars") or {})
+
+
+def label_window_days() -> int:
+    """Days after an as-of date in which an order counts as a repeat purchase (``repeat_30d``
+    keeps its name whatever the window: the column names are the contract)."""
+    return int(dbt_vars()["label_window_days"])
