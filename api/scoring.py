@@ -42,6 +42,7 @@ ACTIONS = {
 
 
 def tier_for(probability: float, settings: Settings) -> str:
+    """The one tier rule (both scoring paths use it): high ≥ tier_high > medium ≥ tier_medium."""
     if probability >= settings.tier_high:
         return "high"
     if probability >= settings.tier_medium:
@@ -103,13 +104,13 @@ def score_rows(
         return [s.model_dump() for s in score_frame(model, _frame(model, rows), settings)]
     scored = fast.score(rows, top=settings.top_reasons)
     threshold = round(model.threshold, 6)
-    high, medium, version = settings.tier_high, settings.tier_medium, model.version
+    version = model.version
     results = []
     for probability, explanation in zip(
         scored.probabilities.tolist(), scored.explanations or [], strict=True
     ):
         p = round(probability, 6)
-        tier = "high" if p >= high else "medium" if p >= medium else "low"
+        tier = tier_for(p, settings)
         results.append(
             {
                 "probability": p,
