@@ -144,6 +144,10 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # FeatureStore.get_feature_service/get_feature_view/get_entity re-read the registry file
+    # by default (allow_cache=False) and log "Registry cache expired, so refreshing" at INFO
+    # on each read, whatever cache_ttl_seconds says: a fresh read is what we want, the line not.
+    logging.getLogger("feast.infra.registry.registry").setLevel(logging.WARNING)
     report = materialize_latest(open_store(), full=args.full)
     print(
         f"materialized {report.customers:,} customers ({report.unchanged:,} unchanged) "

@@ -20,6 +20,7 @@ import logging
 import subprocess
 import sys
 import time
+import warnings
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from importlib import metadata as importlib_metadata
@@ -519,6 +520,14 @@ def main(argv: list[str] | None = None) -> None:
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     logging.getLogger("feast").setLevel(logging.WARNING)
+    # Feast's DuckDB offline store reads the marts through ibis, whose DuckDB backend calls
+    # duckdb's deprecated fetch_arrow_table() while building the training set; not our call.
+    warnings.filterwarnings(
+        "ignore",
+        message=r"fetch_arrow_table\(\) is deprecated",
+        category=DeprecationWarning,
+        module=r"ibis\.backends\.duckdb",
+    )
     np.seterr(all="ignore")
     sys.exit(run(parse_args(argv)))
 
