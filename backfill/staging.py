@@ -169,17 +169,6 @@ def _path_exists(spark: SparkSession, path: str) -> bool:
 # --- transactions ----------------------------------------------------------------------------
 
 
-RAW_TRANSACTION_COLUMNS = (
-    "customer_id",
-    "order_id",
-    "order_date",
-    "amount",
-    "category",
-    "payment_method",
-    "location",
-)
-
-
 def typed_transactions(raw: DataFrame, now: datetime) -> DataFrame:
     """Every raw line typed, with reject_reason (null when usable), is_duplicate and the
     duplicate_rule that made it one."""
@@ -190,7 +179,7 @@ def typed_transactions(raw: DataFrame, now: datetime) -> DataFrame:
         "duplicates_without_order_id_or_time", ("exact_row", "same_values", "keep")
     )
     # earlier lines with every raw column the same text (a copied line)
-    same_raw = Window.partitionBy(*RAW_TRANSACTION_COLUMNS).orderBy("raw_file", "raw_row_id")
+    same_raw = Window.partitionBy(*TRANSACTION_COLUMNS).orderBy("raw_file", "raw_row_id")
     typed = raw.select(
         "raw_file",
         "raw_row_id",

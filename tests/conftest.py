@@ -124,14 +124,19 @@ def warehouse(sample_raw, tmp_path_factory) -> Warehouse:
 @pytest.fixture(scope="session")
 def feature_store(warehouse, tmp_path_factory):
     """Feast over the warehouse's marts: applied and materialized into a temporary SQLite."""
+    return materialized_store(warehouse.features_dir, tmp_path_factory.mktemp("feast"))
+
+
+def materialized_store(features_dir: Path, data_dir: Path):
+    """A Feast store in data_dir over the marts in features_dir, applied and materialized;
+    `store.feast_data_dir` says where tests open the same store again."""
     from feature_repo.materialize import materialize_latest
     from feature_repo.store import apply_definitions, open_store
 
-    data_dir = tmp_path_factory.mktemp("feast")
     store = open_store(data_dir=data_dir)
-    apply_definitions(store, features_dir=warehouse.features_dir)
+    apply_definitions(store, features_dir=features_dir)
     materialize_latest(store)
-    store.feast_data_dir = data_dir  # where tests open the same store again
+    store.feast_data_dir = data_dir
     return store
 
 

@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient
 
 from api.main import create_app
 from api.settings import Settings
-from tests.conftest import REPO_ROOT, Warehouse
+from tests.conftest import REPO_ROOT, Warehouse, materialized_store
 from tests.hostile import corpus
 
 
@@ -50,14 +50,8 @@ def hostile_warehouse(imported, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def hostile_store(hostile_warehouse, tmp_path_factory):
-    from feature_repo.materialize import materialize_latest
-    from feature_repo.store import apply_definitions, open_store
-
     data_dir = tmp_path_factory.mktemp("hostile_feast")
-    store = open_store(data_dir=data_dir)
-    apply_definitions(store, features_dir=hostile_warehouse.features_dir)
-    materialize_latest(store)
-    return data_dir
+    return materialized_store(hostile_warehouse.features_dir, data_dir).feast_data_dir
 
 
 @pytest.fixture(scope="module")
