@@ -23,12 +23,8 @@ from api.errors import StoreUnavailable
 from api.schemas import Reason, Scores
 from api.serving import Serving
 from api.settings import Settings
-from feature_repo.lookup import (
-    InvalidCustomerId,
-    OnlineFeatures,
-    get_online_features,
-    normalize_customer_id,
-)
+from feature_repo.lookup import InvalidCustomerId, normalize_customer_id, reader_for
+from feature_repo.online_reader import OnlineFeatures
 from modeling.artifact import LoadedModel
 from modeling.explain import explain
 
@@ -77,13 +73,11 @@ def score_frame(model: LoadedModel, frame: pd.DataFrame, settings: Settings) -> 
 
 
 def lookup(serving: Serving, customer_ids: list[str]) -> list[OnlineFeatures]:
-    """One online lookup; any store failure becomes StoreUnavailable (503)."""
+    """The one online read of the API (predictions and /health): normalised ids through the
+    snapshot's reader (fast when it may, Feast's get_online_features otherwise; built for the
+    store when the snapshot has none). Any store failure becomes StoreUnavailable (503)."""
     try:
-        if serving.online is not None:
-            return serving.online.read(customer_ids)
-        return get_online_features(serving.store, customer_ids)
-    except InvalidCustomerId:
-        raise
+        return (serving.online or reader_for(serving.store)).read(customer_ids)
     except Exception as exc:
         log.warning("online store lookup failed: %s: %s", type(exc).__name__, exc)
         raise StoreUnavailable(type(exc).__name__) from exc
@@ -129,17 +123,25 @@ def score_rows(
 def predict_customers(
     serving: Serving, customer_ids: list[str], settings: Settings
 ) -> list[dict[str, Any]]:
-    """Per-id results (dicts shaped like api.schemas.BatchItem) in request order; malformed
-    and unknown ids never fail the others."""
-    normalized: list[str | None] = []
-    errors: dict[int, str] = {}
-    for i, raw in enumerate(customer_ids):
+    """Per-customer results (dicts shaped like api.schemas.BatchItem) in request order;
+    malformed and unknown ids never fail the others.
+
+    This is where a request's ids are normalised, once: ids that are the same customer once
+    normalised (" C1" and "C1"), and repeats of the same invalid text, are answered once, at
+    the first; each item echoes the id as sent."""
+    firsts: list[tuple[str, str | None, str | None]] = []  # (as sent, normalised, error)
+    seen: set[tuple[bool, str]] = set()
+    for raw in customer_ids:
         try:
-            normalized.append(normalize_customer_id(raw))
+            customer_id, error = normalize_customer_id(raw), None
+            key = (True, customer_id)
         except InvalidCustomerId as exc:
-            normalized.append(None)
-            errors[i] = str(exc)
-    valid = [c for c in normalized if c is not None]
+            customer_id, error = None, str(exc)
+            key = (False, raw)
+        if key not in seen:
+            seen.add(key)
+            firsts.append((raw, customer_id, error))
+    valid = [customer_id for _, customer_id, _ in firsts if customer_id is not None]
     found = [row for row in lookup(serving, valid) if row.found] if valid else []
     scores = _cached_scores(serving, found, settings)
     now = datetime.now(UTC)
@@ -154,9 +156,9 @@ def predict_customers(
         for row, score in zip(found, scores, strict=True)
     }
     items: list[dict[str, Any]] = []
-    for i, (raw, customer_id) in enumerate(zip(customer_ids, normalized, strict=True)):
+    for raw, customer_id, error in firsts:
         if customer_id is None:
-            items.append(_item(raw, "invalid", errors[i]))
+            items.append(_item(raw, "invalid", error))
         elif customer_id not in by_id:
             items.append(_item(raw, "not_found", not_found_message(customer_id)))
         else:

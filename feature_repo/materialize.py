@@ -5,17 +5,14 @@ reads the newest as-of date straight from the Parquet mart, so the online rows a
 offline mart's rows at its latest as-of date (the skew tests hold us to that).
 
 Why it is fast (1M customers × 36 features = 36M online values): `fast_write.write_rows`
-writes column by column instead of value by value. Values are encoded once per DISTINCT value
-with Feast's own `python_values_to_proto_values` (DOUBLE columns, nearly all distinct, with
-numpy as the same protobuf bytes, checked against Feast's function on every run), entity keys
-are built once per customer (not once per view) in Feast's `serialize_entity_key` layout;
-SQLite gets Feast's own upsert statement through `executemany`, rows in primary-key order,
-one transaction per chunk of 20k customers; Redis gets one HSET per customer for all three
-views, pre-packed and pipelined per chunk. Table names, Redis keys and fields come from
-Feast's helpers (`compute_table_id`, `_mmh3`), so Feast's reader (`get_online_features`) reads
-the result as if Feast had written it; tests/feature_store/test_materialize.py compares the raw
-online storage with what stock `store.materialize` writes. Other online stores fall back to
-Feast's `write_to_online_store`, in chunks.
+writes column by column instead of value by value, in Feast's own storage layout
+(online_layout.py: values encoded once per DISTINCT value with Feast's encoder or as the same
+protobuf bytes with numpy, entity keys built once per customer, SQLite through Feast's upsert
+statement with `executemany`, Redis one pipelined HSET per customer for all three views).
+Feast's reader (`get_online_features`) reads the result as if Feast had written it;
+tests/feature_store/test_materialize.py compares the raw online storage with what stock
+`store.materialize` writes. On a Feast version other than the verified one, or another online
+store, the rows go through Feast's public `write_to_online_store`, in chunks.
 
 Incremental: a hash of every customer's row is kept beside the registry after each run; the
 next run writes only customers whose row changed (new as-of date, new data) or who are new.
@@ -38,6 +35,7 @@ from tqdm import tqdm
 
 from feature_repo.contract import FEATURE_SERVICE
 from feature_repo.fast_write import write_rows
+from feature_repo.online_layout import ensure_online_tables
 from feature_repo.store import open_store
 
 log = logging.getLogger("feature_repo.materialize")
@@ -79,8 +77,12 @@ def materialize_latest(
     progress: show a progress bar; None = when writing ≥ 50,000 customers to a terminal.
     """
     started = time.perf_counter()
-    service = store.get_feature_service(FEATURE_SERVICE)
-    views = [store.get_feature_view(p.name) for p in service.feature_view_projections]
+    # the registry cache is fresh: Feast re-reads the file when its modification time changes
+    service = store.get_feature_service(FEATURE_SERVICE, allow_cache=True)
+    views = [
+        store.get_feature_view(p.name, allow_registry_cache=True)
+        for p in service.feature_view_projections
+    ]
     frame = latest_features(Path(views[0].batch_source.path))
     as_of = str(frame["event_timestamp"].max()) if len(frame) else None
     hashes = pd.DataFrame(
@@ -98,7 +100,7 @@ def materialize_latest(
         changed = frame[(merged["row_hash"] != merged["row_hash_online"]).to_numpy()]
 
     if len(changed):
-        _ensure_online_tables(store, views)
+        ensure_online_tables(store, views)
         # the same pandas → Arrow conversion Feast's write_to_online_store does
         table = pa.Table.from_pandas(changed, preserve_index=False)
         show = None if progress is None and len(changed) >= 50_000 else not progress
@@ -118,20 +120,6 @@ def materialize_latest(
     )
 
 
-def _ensure_online_tables(store: FeatureStore, views: list) -> None:
-    """Create the views' online tables if they are missing (an online database deleted or
-    never created since `feast apply`), through Feast's own infra update: idempotent."""
-    entities = [store.get_entity(name) for name in {e for v in views for e in v.entities}]
-    store._get_provider().update_infra(
-        project=store.project,
-        tables_to_delete=[],
-        tables_to_keep=views,
-        entities_to_delete=[],
-        entities_to_keep=entities,
-        partial=True,
-    )
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="python -m feature_repo.materialize",
@@ -144,10 +132,6 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    # FeatureStore.get_feature_service/get_feature_view/get_entity re-read the registry file
-    # by default (allow_cache=False) and log "Registry cache expired, so refreshing" at INFO
-    # on each read, whatever cache_ttl_seconds says: a fresh read is what we want, the line not.
-    logging.getLogger("feast.infra.registry.registry").setLevel(logging.WARNING)
     report = materialize_latest(open_store(), full=args.full)
     print(
         f"materialized {report.customers:,} customers ({report.unchanged:,} unchanged) "

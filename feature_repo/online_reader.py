@@ -4,27 +4,25 @@
 (with typeguard checks) on every call, and Feast's SQLite reader converts every stored row's
 timestamp through a registered converter and every value through `feast_value_type_to_python_
 type`: ~3-8 ms for one customer, ~30 ms for 100. Here the views are resolved once, when the
-reader is built, and:
+reader is built, and the storage is read in Feast's layout (online_layout.py):
 
-- SQLite (the embedded default): one SELECT over the three views' tables (Feast's table names
-  from `compute_table_id`, Feast's layout: one row per entity key and feature) on a read-only,
-  per-thread connection; DOUBLE values, whose serialized ValueProto is always the tag byte
-  0x29 + 8 little-endian bytes, are unpacked with struct; every other blob (ints, strings,
-  null) goes through Feast's own ProtoValue parsing + `feast_value_type_to_python_type`,
-  memoized by blob (they repeat: categories, counts). The event timestamp is read as the
-  integer Feast stored (`adapt_datetime_epoch`).
-- Redis (production): Feast's layout too (one hash per customer: key = entity key + project,
-  field = `_mmh3("view:feature")`, `_ts:view` = a protobuf Timestamp), but ONE HMGET per
-  customer for every view's fields, pre-packed and pipelined on one connection, where Feast
-  sends one HMGET per customer and view through redis-py's pipeline and builds a ValueProto
-  per value: 100 customers in ~1 ms instead of ~20. Values decode as on SQLite. The client is
-  Feast's own, set to fail fast (no retries, 1 s timeouts) so an outage is a prompt 503, not a
-  stalled server. Redis Cluster and Sentinel go through Feast's `get_online_features`
-  (`lookup.get_online_features_via_feast`).
+- SQLite (the embedded default): one SELECT over the three views' tables on a read-only,
+  per-thread connection; DOUBLE values are unpacked with struct, every other blob (ints,
+  strings, null) goes through Feast's own decoding, memoized by blob (they repeat:
+  categories, counts). The event timestamp is read as the integer Feast stored.
+- Redis (production): ONE HMGET per customer for every view's fields, pre-packed and
+  pipelined on one connection, where Feast sends one HMGET per customer and view and builds a
+  ValueProto per value: 100 customers in ~1 ms instead of ~20. Values decode as on SQLite.
 
-Either way the answer is what `feature_repo.lookup.get_online_features_via_feast` gives
+Where online_layout.layout_kind says no (a Feast version other than the verified one, Redis
+Cluster or Sentinel, another store) the reader asks Feast's public `get_online_features`,
+with the service resolved once. Either way the answer is `read_via_feast`'s
 (tests/feature_store/test_online_reader.py checks found, as-of time and every value, on SQLite
-and on a real Redis).
+and on a real Redis). Ids are read as given: normalising them is the caller's job, once, at
+the edge (feature_repo.lookup for the CLI, api.scoring for requests).
+
+Feast's Redis client is set to fail fast (no retries, 1 s timeouts) so an outage is a prompt
+503, not a stalled server.
 
 The SQLite file is data that others may damage under a live server: `truncate -s 0`, a backup
 copied over it in place, a replacement by rename. So it is read with plain pread (no mmap: a
@@ -41,34 +39,81 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import struct
 import threading
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from feast import FeatureStore
-from feast.infra.online_stores.helpers import _mmh3, compute_table_id, compute_versioned_name
-from feast.protos.feast.types.Value_pb2 import Value as ValueProto
-from feast.type_map import feast_value_type_to_python_type
-from google.protobuf.timestamp_pb2 import Timestamp
+from feast import FeatureService, FeatureStore
 
-from feature_repo.fast_write import EntityKeys
-from feature_repo.lookup import (
-    FEATURE_SERVICE,
-    OnlineFeatures,
-    get_online_features_via_feast,
-    normalize_customer_id,
-)
+from feature_repo import online_layout as layout
+from feature_repo.contract import FEATURE_SERVICE
 
-_DOUBLE_TAG = 0x29  # ValueProto field 5 (double_val), wire type 1: tag byte + 8 bytes
-_unpack_double = struct.Struct("<d").unpack_from
 _MEMO_LIMIT = 100_000  # distinct non-double blobs remembered (they are few: codes, counts)
 _IDS_PER_QUERY = 5_000  # × 3 views stays far below SQLite's 32,766 bound parameters
 
 
+@dataclass
+class OnlineFeatures:
+    """One customer's online features. Feast answers an unknown id with a row of nulls that
+    looks like a customer; here a customer none of whose views has an event timestamp is not
+    found, and the oldest view timestamp is the "features as of" time shown to users."""
+
+    customer_id: str
+    found: bool
+    features: dict[str, Any] = field(default_factory=dict)
+    as_of: datetime | None = None
+
+    def is_stale(self, max_age: timedelta, now: datetime | None = None) -> bool:
+        """Whether the features are older than max_age (unknown age counts as stale)."""
+        if self.as_of is None:
+            return True
+        now = now or datetime.now(UTC)
+        return now - self.as_of > max_age
+
+
 class StoreUnreadable(RuntimeError):
     """The SQLite online store is missing, damaged, or was being replaced during the read."""
+
+
+def service(store: FeatureStore) -> FeatureService:
+    """The FeatureService from the registry (cached; a `feast apply` is seen by its file time)."""
+    return store.get_feature_service(FEATURE_SERVICE, allow_cache=True)
+
+
+def read_via_feast(
+    store: FeatureStore, customer_ids: Sequence[str], features: FeatureService | None = None
+) -> list[OnlineFeatures]:
+    """The lookup through Feast's public `get_online_features`: what the fast backends are
+    tested against, and what serves when they may not."""
+    ids = list(customer_ids)
+    if not ids:
+        return []
+    response = store.get_online_features(
+        features=features or service(store), entity_rows=[{"customer_id": c} for c in ids]
+    ).to_dict(include_event_timestamps=True)
+    feature_columns = [k for k in response if k != "customer_id" and not k.endswith("__ts")]
+    stamp_columns = [f"{k}__ts" for k in feature_columns]
+    results = []
+    for i, customer_id in enumerate(ids):
+        # Feast stamps a missing row with None or the epoch (0), depending on the store
+        stamps = [response[k][i] for k in stamp_columns if response[k][i]]
+        if not stamps:
+            results.append(OnlineFeatures(customer_id, found=False))
+            continue
+        as_of = min(_as_utc(s) for s in stamps)
+        features_i = {k: response[k][i] for k in feature_columns}
+        results.append(OnlineFeatures(customer_id, True, features_i, as_of))
+    return results
+
+
+def _as_utc(stamp: Any) -> datetime:
+    if isinstance(stamp, (int, float)):
+        return datetime.fromtimestamp(stamp, tz=UTC)
+    if isinstance(stamp, datetime):
+        return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
+    return datetime.fromtimestamp(stamp.seconds, tz=UTC)
 
 
 class OnlineReader:
@@ -78,42 +123,47 @@ class OnlineReader:
     memory. Every read first asks SQLite for `PRAGMA data_version`, which changes whenever
     another connection (a `make materialize`) commits, and empties the cache then; a replaced
     database file empties it too. So a cached answer is always what the store holds now.
-    0 = no cache.
+    0 = no cache. A `feast apply` that changes the service needs a new reader.
     """
 
     def __init__(self, store: FeatureStore, cache_size: int = 0) -> None:
-        self.config = store.config
-        service = store.get_feature_service(FEATURE_SERVICE)
+        self.store = store
+        self.service = service(store)
         self.views: list[tuple[Any, list[str], str]] = []
         self.names: list[str] = []
-        for projection in service.feature_view_projections:
-            view = store.get_feature_view(projection.name)
+        for projection in self.service.feature_view_projections:
+            view = store.get_feature_view(projection.name, allow_registry_cache=True)
             (join_key,) = [c.name for c in view.entity_columns]
             features = [f.name for f in projection.features]
             self.views.append((view, features, join_key))
             self.names.extend(features)
-        self.store = store
         self.cache_size = 0
         self._cache: dict[str, OnlineFeatures] = {}
         self._generation = 0  # bumped on every emptying: a read begun before it stores nothing
         self._lock = threading.Lock()
         self._backend: _SqliteBackend | _RedisBackend | None = None
-        online = self.config.online_store
-        if getattr(online, "type", "") == "sqlite":
+        client = _fail_fast(store)  # for Feast's own reads too
+        kind = layout.layout_kind(store)
+        if kind == "sqlite":
             self._backend = _SqliteBackend(store, self.views)
             # only SQLite says when another connection committed (`PRAGMA data_version`);
             # Redis has no such signal, so a cache there could serve overwritten features
             self.cache_size = cache_size
-        else:
-            client = _fail_fast(store._get_provider().online_store, online)
-            if client is not None:
-                self._backend = _RedisBackend(store, self.views, client)
+        elif kind == "redis" and client is not None:
+            self._backend = _RedisBackend(store, self.views, client)
+
+    @property
+    def via_feast(self) -> bool:
+        """Whether reads go through Feast's public get_online_features."""
+        return self._backend is None
 
     def read(self, customer_ids: Sequence[str]) -> list[OnlineFeatures]:
-        """One read for all ids (one query / round trip per 5,000); results in request order."""
+        """One read for all ids (one query / round trip per 5,000); results in request order.
+
+        The ids are looked up as given (normalise them first: lookup.normalize_customer_id)."""
         if self._backend is None:
-            return get_online_features_via_feast(self.store, list(customer_ids))
-        ids = [normalize_customer_id(c) for c in customer_ids]
+            return read_via_feast(self.store, customer_ids, self.service)
+        ids = list(customer_ids)
         if not ids:
             return []
         unique = list(dict.fromkeys(ids))
@@ -161,23 +211,16 @@ class OnlineReader:
 
 class _SqliteBackend:
     def __init__(self, store: FeatureStore, views: list[tuple[Any, list[str], str]]) -> None:
-        from feast.infra.online_stores.sqlite import SqliteOnlineStore
-
-        config = store.config
-        self.path = SqliteOnlineStore._get_db_path(config)
-        versioning = config.registry.enable_online_feature_view_versioning
+        self.path = layout.sqlite_path(store)
         # None: the projection is the whole view, so every stored row is wanted
         self.wanted = [
             None if set(names) == {f.name for f in view.features} else set(names)
             for view, names, _ in views
         ]
         (join_key,) = {key for _, _, key in views}
-        self._key = EntityKeys(join_key, config.entity_key_serialization_version)
-        tables = [compute_table_id(config.project, view, versioning) for view, _, _ in views]
+        self._key = layout.entity_keys(store, join_key)
         self._selects = [
-            f"SELECT {i}, entity_key, feature_name, value, event_ts FROM {_quote(t)} "
-            "WHERE entity_key IN ({marks})"
-            for i, t in enumerate(tables)
+            layout.sqlite_select(store, view, i) for i, (view, _, _) in enumerate(views)
         ]
         self._local = threading.local()
         self._memo: dict[bytes, Any] = {}
@@ -243,15 +286,16 @@ class _SqliteBackend:
         # per id and view, Feast keeps the timestamp of the view's last row it reads
         stamps: list[dict[int, int]] = [{} for _ in ids]
         memo, wanted = self._memo, self.wanted
+        double, unpack, decode = layout.DOUBLE_TAG, layout.unpack_double, layout.decode_value
         for view, key, name, blob, stamp in rows:
             if wanted[view] is not None and name not in wanted[view]:
                 continue
             i = position[key]
-            if len(blob) == 9 and blob[0] == _DOUBLE_TAG:
-                values[i][name] = _unpack_double(blob, 1)[0]
+            if len(blob) == 9 and blob[0] == double:
+                values[i][name] = unpack(blob, 1)[0]
             else:
-                values[i][name] = _memoized(memo, blob, _decode)
-            stamps[i][view] = stamp if type(stamp) is int else _stored_seconds(stamp)
+                values[i][name] = _memoized(memo, blob, decode)
+            stamps[i][view] = stamp if type(stamp) is int else layout.sqlite_seconds(stamp)
         out = []
         for found, view_stamps in zip(values, stamps, strict=True):
             # Feast stamps a missing row with the epoch: those do not count
@@ -264,86 +308,71 @@ class _RedisBackend:
     """Every view of each customer in one HMGET; all of them in one pipelined round trip."""
 
     def __init__(self, store: FeatureStore, views: list[tuple[Any, list[str], str]], client):
-        config = store.config
-        versioning = config.registry.enable_online_feature_view_versioning
         (join_key,) = {key for _, _, key in views}
-        self._key = EntityKeys(join_key, config.entity_key_serialization_version)
-        self._project = config.project.encode()
-        self._pool = client.connection_pool
+        self._key = layout.entity_keys(store, join_key)
+        self._project = store.config.project
+        self._client = client
         fields: list[bytes] = []
         # what each field of the reply is: a feature's name, or None for a view's stamp
         self._layout: list[str | None] = []
         for view, names, _ in views:
-            view_name = compute_versioned_name(view, versioning)
-            for name in names:
-                fields.append(_mmh3(f"{view_name}:{name}"))
-                self._layout.append(name)
-            fields.append(f"_ts:{view_name}".encode())
-            self._layout.append(None)
-        self._head = b"*%d\r\n$5\r\nHMGET\r\n" % (2 + len(fields))
-        self._fields = b"".join(_resp_string(f) for f in fields)
+            fields += [
+                *layout.redis_fields(store, view, names),
+                layout.redis_stamp_field(store, view),
+            ]
+            self._layout += [*names, None]
+        self._head = b"*%d\r\n" % (2 + len(fields)) + layout.resp_string(b"HMGET")
+        self._fields = b"".join(layout.resp_string(f) for f in fields)
         self._memo: dict[bytes, Any] = {}
 
     def read(self, ids: list[str]) -> list[tuple[dict[str, Any], float | None]]:
-        head, fields, project = self._head, self._fields, self._project
-        payload = b"".join(head + _resp_string(self._key(c) + project) + fields for c in ids)
-        pool = self._pool
-        conn = pool.get_connection()
-        try:
-            conn.send_packed_command([payload])
-            replies = [conn.read_response() for _ in ids]
-        except BaseException:
-            conn.disconnect()  # unread replies must never reach the next user of the connection
-            raise
-        finally:
-            pool.release(conn)
-        memo, layout = self._memo, self._layout
+        head, fields, project, key = self._head, self._fields, self._project, self._key
+        resp = layout.resp_string
+        payload = b"".join(head + resp(layout.redis_key(key(c), project)) + fields for c in ids)
+        replies = layout.send_pipelined(self._client, payload, len(ids))
+        memo, names = self._memo, self._layout
+        double, unpack, decode = layout.DOUBLE_TAG, layout.unpack_double, layout.decode_value
         out = []
         for reply in replies:
-            if isinstance(reply, Exception):
-                raise reply
             values: dict[str, Any] = {}
             stamps = []
-            for name, blob in zip(layout, reply, strict=True):
+            for name, blob in zip(names, reply, strict=True):
                 if name is None:
                     # Feast stamps a missing view with the epoch: those do not count
-                    if blob and (seconds := _memoized(memo, blob, _timestamp_seconds)):
+                    if blob and (seconds := _memoized(memo, blob, layout.timestamp_seconds)):
                         stamps.append(seconds)
                 elif blob is None:
                     values[name] = None
-                elif len(blob) == 9 and blob[0] == _DOUBLE_TAG:
-                    values[name] = _unpack_double(blob, 1)[0]
+                elif len(blob) == 9 and blob[0] == double:
+                    values[name] = unpack(blob, 1)[0]
                 else:
-                    values[name] = _memoized(memo, blob, _decode)
+                    values[name] = _memoized(memo, blob, decode)
             out.append((values, min(stamps) if stamps else None))
         return out
 
 
-def _fail_fast(online_store: Any, online_config: Any):
+def _fail_fast(store: FeatureStore):
     """A Redis that is down answers "unreachable" at once, instead of after redis-py's default
     three retries with exponential back-off (seconds per request, on the API's event loop):
     no retries, one-second socket timeouts. The API reports 503 and recovers by itself.
 
     Returns the plain redis-py client so configured, or None (another store; Redis Cluster or
     Sentinel, whose clients keep their own policy; Feast's GLIDE client)."""
-    if getattr(online_config, "type", "") != "redis" or not hasattr(online_store, "_get_client"):
+    online = store.config.online_store
+    if getattr(online, "type", "") != "redis":
         return None
     from redis import Redis
     from redis.backoff import NoBackoff
     from redis.retry import Retry
 
-    client = online_store._get_client(online_config)
+    client = layout.redis_client(store)
     if not isinstance(client, Redis):
         return None
     client.set_retry(Retry(NoBackoff(), 0))
     client.connection_pool.connection_kwargs.update(socket_connect_timeout=1.0, socket_timeout=1.0)
-    if getattr(online_config, "client", "redis") != "redis":
+    if getattr(online, "client", "redis") != "redis":
         return None  # reads go through Feast's GLIDE batch
     return client
-
-
-def _resp_string(blob: bytes) -> bytes:
-    return b"$%d\r\n%s\r\n" % (len(blob), blob)
 
 
 def _memoized(memo: dict[bytes, Any], blob: bytes, decode: Callable[[bytes], Any]) -> Any:
@@ -357,34 +386,7 @@ def _memoized(memo: dict[bytes, Any], blob: bytes, decode: Callable[[bytes], Any
         return value
 
 
-def _timestamp_seconds(blob: bytes) -> float:
-    """A serialized protobuf Timestamp as epoch seconds, the way Feast's Redis reader reads it."""
-    stamp = Timestamp()
-    stamp.ParseFromString(blob)
-    return stamp.seconds + stamp.nanos / 1_000_000_000.0
-
-
-def _decode(blob: bytes) -> Any:
-    proto = ValueProto()
-    proto.ParseFromString(blob)
-    return feast_value_type_to_python_type(proto)
-
-
-def _stored_seconds(stamp: Any) -> int:
-    """An event_ts Feast stored as something other than epoch seconds (ISO text, NULL)."""
-    if stamp is None:
-        return 0
-    if isinstance(stamp, (int, float)):
-        return int(stamp)
-    parsed = datetime.fromisoformat(stamp.decode() if isinstance(stamp, bytes) else stamp)
-    return int((parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp())
-
-
 def _file_identity(path: str) -> tuple[int, ...]:
     """Which file, and which state of it: any write, truncation or replacement changes it."""
     stat = os.stat(path)
     return stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns
-
-
-def _quote(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'

@@ -47,25 +47,11 @@ def open_store(
 
 
 def apply_definitions(store: FeatureStore, features_dir: Path | None = None) -> None:
-    """`feast apply` from Python: register the entity, views and service of definitions.py.
-
-    features_dir: read the marts from there instead of FEATURES_DIR / data/features (dbt's
+    """`feast apply` from Python: register the entity, source, views and service of
+    definitions.py, built over the marts in ``features_dir`` (default: FEATURES_DIR; dbt's
     customer_features.parquet, or a backfill output folder: see definitions.features_path).
-    """
-    from feature_repo import definitions
+    Readers built before this see the registry as it was: build them after."""
+    # imported here: its module-level objects (for `feast apply`) are built over FEATURES_DIR
+    from feature_repo.definitions import build
 
-    if features_dir is not None:
-        source = definitions.customer_features_source
-        source.file_options.uri = definitions.features_path(Path(features_dir))
-
-    store.apply(
-        [
-            definitions.customer,
-            definitions.customer_features_source,
-            *definitions.FEATURE_VIEWS,
-            definitions.FEATURE_SERVICE,
-        ]
-    )
-    from feature_repo.lookup import feature_service
-
-    feature_service(store, refresh=True)  # the lookup cache must see what was just applied
+    store.apply(build(features_dir).objects)

@@ -6,9 +6,9 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from api.deps import StateDep
-from api.errors import NotReady
+from api.errors import NotReady, StoreUnavailable
 from api.schemas import Health
-from feature_repo.lookup import get_online_features
+from api.scoring import lookup
 
 # any well-formed id: the answer (found or not) only shows that the store replied
 PROBE_ID = "HEALTHCHECK"
@@ -28,14 +28,10 @@ def health(state: StateDep) -> JSONResponse:
         )  # fmt: skip
         return JSONResponse(body.model_dump(), status_code=503)
     try:
-        # the same read path the predictions use
-        if serving.online is not None:
-            serving.online.read([PROBE_ID])
-        else:
-            get_online_features(serving.store, [PROBE_ID])
+        lookup(serving, [PROBE_ID])  # the read the predictions make
         store, detail = "reachable", None
-    except Exception as exc:
-        store, detail = "unreachable", f"online store: {type(exc).__name__}"
+    except StoreUnavailable as exc:  # its message: the failure's type name
+        store, detail = "unreachable", f"online store: {exc}"
     ready = store == "reachable"
     body = Health(
         status="ok" if ready else "not_ready",

@@ -32,15 +32,6 @@ EVERY_DAYS = 28
 DATES = 14  # about a year of four-weekly as-of dates: 12 of them fully labelled
 
 
-@pytest.fixture(autouse=True)
-def _restore_source_path():
-    """apply_definitions points the shared FileSource at a folder: put it back afterwards."""
-    source = definitions.customer_features_source
-    before = source.file_options.uri
-    yield
-    source.file_options.uri = before
-
-
 @pytest.fixture(scope="module")
 def backfill_output(spark, sample_raw, tmp_path_factory) -> Path:
     """The suite's generated sample (1,200 customers, three years) backfilled on a four-weekly

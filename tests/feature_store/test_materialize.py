@@ -24,15 +24,6 @@ from tests.feature_store.test_feature_store import _assert_online_equals_latest_
 from tests.feature_store.test_redis import redis_url  # noqa: F401  (module fixture)
 
 
-@pytest.fixture(autouse=True)
-def _restore_source_path():
-    """apply_definitions points the shared FileSource at a folder: put it back afterwards."""
-    source = definitions.customer_features_source
-    before = source.file_options.uri
-    yield
-    source.file_options.uri = before
-
-
 def _latest(features_dir: Path) -> pd.Timestamp:
     frame = pd.read_parquet(features_dir / "customer_features.parquet", columns=["event_timestamp"])
     return frame["event_timestamp"].max()
@@ -91,6 +82,18 @@ def test_sqlite_fast_path_writes_what_stock_feast_writes(warehouse, tmp_path):
     ids = [*_sample_ids(warehouse.features_dir), "NO-SUCH-CUSTOMER"]
     assert get_online_features(fast, ids) == get_online_features_via_feast(stock, ids)
     _assert_online_equals_latest_offline(fast, warehouse, ids[:-1])
+
+
+def test_applying_over_a_folder_leaves_the_feast_apply_objects_alone(warehouse, tmp_path):
+    """apply_definitions builds its own objects over the folder: the module-level ones that
+    `feast apply` registers keep pointing at FEATURES_DIR (no test has to put them back)."""
+    configured = definitions.customer_features_source.path
+    store = open_store(data_dir=tmp_path / "feast")
+    apply_definitions(store, features_dir=warehouse.features_dir)
+    assert definitions.customer_features_source.path == configured
+    registered = store.get_data_source("customer_features_source").path
+    assert registered == str(warehouse.features_dir.resolve() / "customer_features.parquet")
+    assert definitions.build(tmp_path).source.path == str(tmp_path / "customer_features.parquet")
 
 
 def test_incremental_run_writes_only_the_changed_customer(warehouse, tmp_path):

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 import redis
-from feast.infra.online_stores.helpers import _mmh3
+from feast.protos.feast.types.Value_pb2 import Value
 
+from feature_repo import online_layout as layout
 from feature_repo.lookup import get_online_features
 from feature_repo.materialize import materialize_latest
 from feature_repo.online_reader import OnlineReader
@@ -51,11 +52,17 @@ def _client(redis_url: str) -> redis.Redis:
     return redis.Redis(host=host, port=int(port))
 
 
+def _hash_key(store, customer_id: str) -> bytes:
+    """The Redis hash of a customer, in Feast's layout."""
+    key = layout.entity_keys(store, "customer_id")(customer_id)
+    return layout.redis_key(key, store.config.project)
+
+
 def test_redis_reader_equals_feast_with_one_hmget_per_customer(redis_store, redis_url, warehouse):
     """The reader packs every view of a customer into one HMGET (Feast sends one per view) and
     still answers what Feast's get_online_features answers, value for value."""
     known = _latest_ids(warehouse, 120)
-    ids = [*known, "NOBODY123", known[0].lower(), f"  {known[3]} ", known[3]]
+    ids = [*known, "NOBODY123", known[0].lower(), known[3]]
     assert_same_reads(redis_store, ids)
 
     client = _client(redis_url)
@@ -72,12 +79,11 @@ def test_redis_customer_in_only_some_views_reads_like_feast(redis_store, redis_u
     client = _client(redis_url)
     reader = OnlineReader(redis_store)
     (customer,) = _latest_ids(warehouse, 1)
-    source = reader._backend._key(customer) + redis_store.config.project.encode()
-    partial = reader._backend._key("PARTIAL1") + redis_store.config.project.encode()
+    source, partial = _hash_key(redis_store, customer), _hash_key(redis_store, "PARTIAL1")
     stored = client.hgetall(source)
-    first_view = redis_store.get_feature_view(reader.views[0][0].name).name
-    own = {k for k in stored if k == f"_ts:{first_view}".encode()}
-    own |= {_mmh3(f"{first_view}:{name}") for name in reader.views[0][1]}
+    first_view, names, _ = reader.views[0]
+    own = {layout.redis_stamp_field(redis_store, first_view)}
+    own |= set(layout.redis_fields(redis_store, first_view, names))
     client.hset(partial, mapping={k: v for k, v in stored.items() if k in own})
     try:
         assert_same_reads(redis_store, ["PARTIAL1", customer])
@@ -95,19 +101,14 @@ def test_redis_reader_never_answers_from_a_stale_cache(redis_store, redis_url, w
     client = _client(redis_url)
     reader = OnlineReader(redis_store, cache_size=1_000)
     (customer,) = _latest_ids(warehouse, 1)
-    project = redis_store.config.project.encode()
-    copy = reader._backend._key("CACHED1") + project
-    client.hset(copy, mapping=client.hgetall(reader._backend._key(customer) + project))
+    copy = _hash_key(redis_store, "CACHED1")
+    client.hset(copy, mapping=client.hgetall(_hash_key(redis_store, customer)))
     try:
         view, names, _ = reader.views[0]
         before = reader.read(["CACHED1"])[0].features
         number = next(n for n in names if isinstance(before[n], float))
-        from feast.infra.online_stores.helpers import _mmh3
-        from feast.protos.feast.types.Value_pb2 import Value
-
-        client.hset(
-            copy, _mmh3(f"{view.name}:{number}"), Value(double_val=-1.5).SerializeToString()
-        )
+        (field,) = layout.redis_fields(redis_store, view, [number])
+        client.hset(copy, field, Value(double_val=-1.5).SerializeToString())
         assert reader.read(["CACHED1"])[0].features[number] == -1.5
     finally:
         client.delete(copy)
