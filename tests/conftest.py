@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from bench import services
 from ingest.paths import REPO_ROOT
+from tests.support import services
 
 BIN = Path(sys.executable).parent
 UNDER_CI = os.environ.get("CI") == "true"
@@ -39,8 +39,6 @@ def redis_server(workdir: Path, port: int | None = None) -> Iterator[str]:
 
     Skips (a failure under CI=true) when redis-server is not installed.
     """
-    import pytest
-
     try:
         with services.redis_server(workdir, port) as address:
             yield address
