@@ -1,51 +1,35 @@
-"""Calendar facts about a date, from dbt's seeds (the same files `dbt seed` loads).
+"""Calendar facts about a date for Spark, from the holiday calendar of :mod:`ingest.holidays`.
 
 Mirrors `int_calendar_days`. dbt materialises a day spine from the first order to a year past
-the last one; here each fact is a pure function of the date and the seeds, so any as-of date a
-backfill asks for gets the same values the spine would hold. The seeds are small and read on
-the driver, so executors on a cluster never need the repository on disk.
+the last one; here each fact is computed by :class:`ingest.holidays.Calendar` (the same seeds,
+the same "NULL outside the covered years" rule) on the driver, for the few dates that need it,
+and shipped to Spark as a small frame, so executors on a cluster never need the repository on
+disk.
 """
 
 from __future__ import annotations
 
-import csv
-from datetime import date
 from functools import cache
 
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from backfill.spec import SEEDS_DIR
-
-
-def _read_seed(name: str) -> list[dict[str, str]]:
-    with (SEEDS_DIR / f"{name}.csv").open(newline="", encoding="utf-8") as handle:
-        return list(csv.DictReader(handle))
+from ingest.holidays import Calendar, load_calendar
 
 
 @cache
-def holiday_dates() -> tuple[date, ...]:
-    return tuple(
-        sorted({date.fromisoformat(r["holiday_date"]) for r in _read_seed("indian_holidays")})
-    )
+def calendar() -> Calendar:
+    return load_calendar()
 
 
-@cache
-def festival_seasons() -> tuple[tuple[date, date], ...]:
-    return tuple(
-        (date.fromisoformat(r["season_start"]), date.fromisoformat(r["season_end"]))
-        for r in _read_seed("festival_seasons")
-    )
-
-
-@cache
-def known_categories() -> tuple[str, ...]:
-    return tuple(r["category"] for r in _read_seed("category_groups"))
+def covered_years_frame(spark: SparkSession) -> DataFrame:
+    """One row per year the holiday calendar covers."""
+    return spark.createDataFrame([(y,) for y in sorted(calendar().seasons)], "calendar_year int")
 
 
 def holidays_frame(spark: SparkSession) -> DataFrame:
-    """One row per holiday date (several holidays on one day count once)."""
-    return spark.createDataFrame([(d,) for d in holiday_dates()], "holiday_date date")
+    """One row per holiday date."""
+    return spark.createDataFrame([(d,) for d in calendar().holidays], "holiday_date date")
 
 
 def is_weekend(day: Column) -> Column:
@@ -58,32 +42,17 @@ def day_of_week(day: Column) -> Column:
     return (F.dayofweek(day) - 1).cast("bigint")
 
 
-def is_festival_season(day: Column) -> Column:
-    inside = [day.between(F.lit(start), F.lit(end)) for start, end in festival_seasons()]
-    flag = F.lit(False)
-    for condition in inside:
-        flag = flag | condition
-    return flag
-
-
 def with_as_of_calendar(as_of: DataFrame, spark: SparkSession) -> DataFrame:
     """Add as_of_month, as_of_day_of_week, days_to_next_holiday, is_festival_season to a
     (small) frame of as-of dates."""
-    holidays = holidays_frame(spark)
-    next_holiday = (
-        as_of.select("as_of_date")
-        .distinct()
-        .join(F.broadcast(holidays), F.col("holiday_date") >= F.col("as_of_date"), "left")
-        .groupBy("as_of_date")
-        .agg(F.min("holiday_date").alias("next_holiday_date"))
+    cal = calendar()
+    days = [r["as_of_date"] for r in as_of.select("as_of_date").distinct().collect()]
+    facts = spark.createDataFrame(
+        [(d, cal.days_to_next_holiday(d), cal.is_festival_season(d)) for d in days],
+        "as_of_date date, days_to_next_holiday bigint, is_festival_season boolean",
     )
     return (
-        as_of.join(next_holiday, "as_of_date", "left")
+        as_of.join(F.broadcast(facts), "as_of_date", "left")
         .withColumn("as_of_month", F.month("as_of_date").cast("bigint"))
         .withColumn("as_of_day_of_week", day_of_week(F.col("as_of_date")))
-        .withColumn(
-            "days_to_next_holiday", F.datediff("next_holiday_date", "as_of_date").cast("bigint")
-        )
-        .withColumn("is_festival_season", is_festival_season(F.col("as_of_date")))
-        .drop("next_holiday_date")
     )

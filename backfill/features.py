@@ -100,7 +100,11 @@ def customer_features(snapshot: DataFrame, calendar: DataFrame) -> DataFrame:
     columns["favourite_category_share"] = category["orders"].cast("double") / n
     columns["preferred_payment_method"] = F.col("payment_method")["value"]
     columns["weekend_order_share"] = at["cum_weekend_purchases"].cast("double") / n
-    columns["holiday_order_share"] = at["cum_holiday_purchases"].cast("double") / n
+    # among purchases on days the holiday calendar covers; null when none is (as dbt)
+    covered = at["cum_calendar_purchases"]
+    columns["holiday_order_share"] = F.when(
+        covered > 0, at["cum_holiday_purchases"].cast("double") / covered
+    )
     # the as-of date on the calendar
     for name in ("as_of_month", "as_of_day_of_week", "days_to_next_holiday", "is_festival_season"):
         columns[name] = F.col(name)

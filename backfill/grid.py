@@ -1,23 +1,26 @@
-"""The as-of dates a run computes, and which of them get labels.
+"""The backfill's as-of dates, in the CLI's terms (--start, --end, --every), and batches.
 
-As-of dates are ``end, end − every, end − 2·every, …`` down to and including the first one
-``>= start`` — counted back from ``end``, exactly as dbt's `int_as_of_dates` counts back from the
-latest purchase date. dbt's grid is therefore reproduced by::
+The grid itself is :mod:`ingest.as_of_grid`'s, the rule dbt's `int_as_of_dates` and the
+generator follow too: ``end, end − every, end − 2·every, …`` down to and including the first
+one ``>= start``. dbt's grid is therefore reproduced by::
 
     --end <latest purchase date> --every <snapshot_every_days>d
     --start <end − snapshot_count · snapshot_every_days>
 
 (``--end latest`` resolves the latest purchase date from the data.) Dates before the first
 purchase in the data are dropped, as dbt drops them: nobody is in the population yet.
-
-A date gets labels only when its whole window (T, T + label_window] is observed, i.e.
-T + label_window <= the latest purchase date in the data — dbt's `is_label_observed`.
+Which dates get labels is :func:`ingest.as_of_grid.is_label_observed`.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import date
+
+from ingest import as_of_grid
+from ingest.as_of_grid import is_label_observed
+
+__all__ = ["as_of_dates", "batches", "is_label_observed", "parse_every"]
 
 
 def parse_every(text: str) -> int:
@@ -28,16 +31,12 @@ def parse_every(text: str) -> int:
     return int(match.group(1)) * (7 if match.group(2) == "w" else 1)
 
 
-def as_of_dates(start: date, end: date, every_days: int) -> list[date]:
-    """end, end − every, … >= start, newest first."""
+def as_of_dates(start: date, end: date, every_days: int, first: date | None = None) -> list[date]:
+    """end, end − every, … >= start (and >= ``first``, the first purchase), newest first."""
     if start > end:
         raise ValueError(f"--start {start} is after --end {end}")
     count = (end - start).days // every_days
-    return [end - timedelta(days=k * every_days) for k in range(count + 1)]
-
-
-def is_label_observed(as_of: date, label_window_days: int, latest_purchase: date) -> bool:
-    return as_of + timedelta(days=label_window_days) <= latest_purchase
+    return as_of_grid.as_of_dates(end, every_days=every_days, count=count, first=first)
 
 
 def batches(dates: list[date], size: int) -> list[list[date]]:

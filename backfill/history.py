@@ -13,7 +13,7 @@ from __future__ import annotations
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
-from backfill.calendar import holidays_frame, is_weekend
+from backfill.calendar import covered_years_frame, holidays_frame, is_weekend
 
 DAY_STATE_FIELDS = (
     "cum_purchases",
@@ -22,6 +22,7 @@ DAY_STATE_FIELDS = (
     "cum_returns_amount",
     "cum_weekend_purchases",
     "cum_holiday_purchases",
+    "cum_calendar_purchases",
     "cum_purchase_days",
     "first_purchase_date",
     "last_purchase_date",
@@ -31,12 +32,21 @@ DAY_STATE_FIELDS = (
 
 def customer_days(transactions: DataFrame) -> DataFrame:
     """(customer_id, activity_date, day: struct of running totals up to and including it)."""
-    holidays = holidays_frame(transactions.sparkSession).select(
-        F.col("holiday_date").alias("order_date"), F.lit(True).alias("is_holiday")
+    # is_holiday: true / false on days of covered years, null on the others (int_calendar_days)
+    spark = transactions.sparkSession
+    covered = covered_years_frame(spark).withColumn("covered", F.lit(True))
+    holidays = holidays_frame(spark).select(
+        F.col("holiday_date").alias("order_date"), F.lit(True).alias("holiday")
     )
     purchase = F.col("is_purchase")
     daily = (
-        transactions.join(F.broadcast(holidays), "order_date", "left")
+        transactions.withColumn("calendar_year", F.year("order_date"))
+        .join(F.broadcast(covered), "calendar_year", "left")
+        .join(F.broadcast(holidays), "order_date", "left")
+        .withColumn(
+            "is_holiday",
+            F.when(F.col("covered"), F.col("holiday").isNotNull()),
+        )
         .groupBy("customer_id", F.col("order_date").alias("activity_date"))
         .agg(
             F.count_if(purchase).alias("purchases"),
@@ -46,7 +56,8 @@ def customer_days(transactions: DataFrame) -> DataFrame:
                 "returns_amount"
             ),
             F.count_if(purchase & is_weekend(F.col("order_date"))).alias("weekend_purchases"),
-            F.count_if(purchase & F.col("is_holiday").isNotNull()).alias("holiday_purchases"),
+            F.count_if(purchase & F.col("is_holiday")).alias("holiday_purchases"),
+            F.count_if(purchase & F.col("is_holiday").isNotNull()).alias("calendar_purchases"),
         )
     )
     by_customer = Window.partitionBy("customer_id").orderBy("activity_date")
@@ -72,6 +83,7 @@ def customer_days(transactions: DataFrame) -> DataFrame:
                 F.sum("returns_amount").over(running).alias("cum_returns_amount"),
                 F.sum("weekend_purchases").over(running).alias("cum_weekend_purchases"),
                 F.sum("holiday_purchases").over(running).alias("cum_holiday_purchases"),
+                F.sum("calendar_purchases").over(running).alias("cum_calendar_purchases"),
                 F.count(purchase_date).over(running).alias("cum_purchase_days"),
                 F.min(purchase_date).over(running).alias("first_purchase_date"),
                 F.max(purchase_date).over(running).alias("last_purchase_date"),

@@ -124,7 +124,7 @@ def _snapshot(
     at_minus_<w>…, ahead, category, payment_method) for every customer in the population of
     each date: state structs as of T, T − w and T + label window."""
     as_of = spark.createDataFrame(
-        [(d, grid.is_label_observed(d, label_window, latest)) for d in dates],
+        [(d, grid.is_label_observed(d, latest, label_window)) for d in dates],
         "as_of_date date, is_label_observed boolean",
     ).withColumn(
         "event_timestamp",
@@ -194,9 +194,7 @@ def run(spark: SparkSession, request: BackfillRequest) -> BackfillSummary:
         raise SystemExit("no usable purchase in the input: nothing to backfill")
     summary.latest_purchase_date = latest = bounds["latest"]
     end = request.end or latest
-    dates = [
-        d for d in grid.as_of_dates(request.start, end, request.every_days) if d >= bounds["first"]
-    ]
+    dates = grid.as_of_dates(request.start, end, request.every_days, first=bounds["first"])
     if dropped := len(grid.as_of_dates(request.start, end, request.every_days)) - len(dates):
         log.info("%d as-of dates before the first purchase (%s) dropped", dropped, bounds["first"])
     summary.as_of_dates = sorted(dates)
@@ -207,7 +205,7 @@ def run(spark: SparkSession, request: BackfillRequest) -> BackfillSummary:
 
         def done(d: date) -> bool:
             return store.is_complete(FEATURES_MODEL, d) and (
-                not grid.is_label_observed(d, request.label_window_days, latest)
+                not grid.is_label_observed(d, latest, request.label_window_days)
                 or store.is_complete(LABELS_MODEL, d)
             )
 
@@ -222,7 +220,7 @@ def run(spark: SparkSession, request: BackfillRequest) -> BackfillSummary:
             spark, batch, latest, request.label_window_days, profiles, states
         ).persist(StorageLevel.MEMORY_AND_DISK)
         labelled = [
-            d for d in batch if grid.is_label_observed(d, request.label_window_days, latest)
+            d for d in batch if grid.is_label_observed(d, latest, request.label_window_days)
         ]
         counts = snapshot.agg(
             F.count("*").alias("rows"), F.count_if("is_label_observed").alias("labelled")

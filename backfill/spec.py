@@ -7,23 +7,17 @@ Spark schema from those files, in their column order, and :func:`enforce` refuse
 DataFrame that differs. Adding, renaming or retyping a feature in the yml therefore breaks the
 Spark job loudly until it computes that feature too, and the parity test proves the values.
 
-The dbt vars (label window, as-of cadence) and the seeds are read from the dbt project as well,
-so the two engines share one set of knobs and one calendar.
+The yml is parsed by :mod:`ingest.mart_contract`, the same reader Feast's definitions use; the
+dbt vars (:mod:`ingest.dbt_vars`) and the seeds (:mod:`ingest.holidays`, :mod:`ingest.seeds`)
+are read through ``ingest`` as well, so the two engines share one set of knobs and one calendar.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from functools import cache
-
-import yaml
 from pyspark.sql import DataFrame
 from pyspark.sql import types as T
 
-from ingest.paths import REPO_ROOT
-
-MARTS_DIR = REPO_ROOT / "dbt_project" / "models" / "marts"
-SEEDS_DIR = REPO_ROOT / "dbt_project" / "seeds"
+from ingest.mart_contract import MARTS_DIR, Column, mart_columns
 
 FEATURES_MODEL = "customer_features"
 LABELS_MODEL = "customer_labels"
@@ -47,46 +41,31 @@ class SchemaMismatch(RuntimeError):
     """The Spark output differs from the dbt contract: never written, always raised."""
 
 
-@dataclass(frozen=True)
-class Column:
-    name: str
-    duckdb_type: str
-    description: str
-
-    @property
-    def spark_type(self) -> T.DataType:
-        try:
-            return DUCKDB_TO_SPARK[self.duckdb_type.lower()]
-        except KeyError:
-            raise SchemaMismatch(
-                f"column {self.name}: data_type {self.duckdb_type!r} has no Spark mapping in "
-                "backfill/spec.py DUCKDB_TO_SPARK; add one"
-            ) from None
+def spark_type(column: Column) -> T.DataType:
+    """The Spark type a contract column lands as."""
+    try:
+        return DUCKDB_TO_SPARK[column.data_type]
+    except KeyError:
+        raise SchemaMismatch(
+            f"column {column.name}: data_type {column.data_type!r} has no Spark mapping in "
+            "backfill/spec.py DUCKDB_TO_SPARK; add one"
+        ) from None
 
 
-@cache
 def contract(model: str) -> tuple[Column, ...]:
     """The columns of a mart, in contract order, from its yml."""
-    doc = yaml.safe_load((MARTS_DIR / f"{model}.yml").read_text(encoding="utf-8"))
-    (entry,) = [m for m in doc["models"] if m["name"] == model]
-    columns = tuple(
-        Column(c["name"], c["data_type"], c.get("description", "")) for c in entry["columns"]
-    )
-    missing = [c.name for c in columns if not c.duckdb_type]
-    if missing:
-        raise SchemaMismatch(f"{model}.yml columns without data_type: {missing}")
-    return columns
+    return mart_columns(model)
 
 
 def spark_schema(model: str) -> T.StructType:
     """The Spark schema the backfill writes for ``model`` (nullability is not part of it)."""
-    return T.StructType([T.StructField(c.name, c.spark_type, True) for c in contract(model)])
+    return T.StructType([T.StructField(c.name, spark_type(c), True) for c in contract(model)])
 
 
 def enforce(df: DataFrame, model: str) -> DataFrame:
     """Select the contract's columns in contract order; raise if any is missing, extra or
     of another type. Called on every DataFrame before it is written."""
-    expected = [(c.name, c.spark_type) for c in contract(model)]
+    expected = [(c.name, spark_type(c)) for c in contract(model)]
     actual = [(f.name, f.dataType) for f in df.schema.fields]
     expected_names = [n for n, _ in expected]
     actual_names = {n for n, _ in actual}

@@ -27,10 +27,10 @@ from datetime import datetime
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
-from backfill.calendar import known_categories
 from ingest.contract import CUSTOMER_COLUMNS, TRANSACTION_COLUMNS
 from ingest.customer_ids import CONTROL_CHARACTER_PATTERN, INVALID, MISSING, rule
 from ingest.dbt_vars import dbt_vars
+from ingest.seeds import known_categories
 
 # --- DuckDB grammars -------------------------------------------------------------------------
 # (?U): \s is Unicode white space, as DuckDB's parsers skip it; digits are ASCII only.

@@ -44,6 +44,7 @@ from bench.model_quality import (
 )
 from bench.model_quality import ONLINE_RETAIL_TEST_DATES as TESTS
 from bench.stack import Stack
+from ingest.dbt_vars import label_window_days
 from modeling.bgnbd import BGNBD, rfm
 from modeling.candidates import CANDIDATES
 from modeling.dataset import LABEL, split_by_as_of
@@ -81,7 +82,8 @@ def bgnbd_family(frame: pd.DataFrame) -> pd.DataFrame:
         model = BGNBD.fit_frame(rows)
         parts.append(
             rows[KEYS].assign(
-                bg_p30=model.predict_frame(rows, 30), bg_alive=model.p_alive(*rfm(rows))
+                bg_p30=model.predict_frame(rows, label_window_days()),
+                bg_alive=model.p_alive(*rfm(rows)),
             )
         )
     return pd.concat(parts)
@@ -97,7 +99,7 @@ def backtest(frame: pd.DataFrame, columns: list[str], make=xgboost) -> dict:
     split (modeling.dataset.split_by_as_of), fitted on train and scored on the test date."""
     per_date = {}
     for test in TESTS:
-        train, _, held = split_by_as_of(frame, 1, 30, date.fromisoformat(test))
+        train, _, held = split_by_as_of(frame, 1, label_window_days(), date.fromisoformat(test))
         model = make().fit(train[columns].astype(float), train[LABEL])
         score = model.predict_proba(held[columns].astype(float))[:, 1]
         per_date[test] = (

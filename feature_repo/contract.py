@@ -2,20 +2,25 @@
 
 The marts' `.yml` files (columns with `data_type`) are the one schema of the features. Feast's
 field types are derived from them here, so Feast cannot drift from dbt: a renamed or retyped
-column in dbt changes the Feast schema on the next `feast apply`.
+column in dbt changes the Feast schema on the next `feast apply`. The yml is parsed by
+:mod:`ingest.mart_contract` (the Spark backfill reads it there too); this module adds what is
+Feast's: the FeatureService name and which columns are features.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from functools import cache
-from typing import Any
-
-import yaml
-
+from ingest.mart_contract import MARTS_DIR, Column, mart_columns
 from ingest.paths import REPO_ROOT
 
-MARTS_DIR = REPO_ROOT / "dbt_project" / "models" / "marts"
+__all__ = [
+    "FEATURE_SERVICE",
+    "KEY_COLUMNS",
+    "MARTS_DIR",
+    "REPO_ROOT",
+    "Column",
+    "feature_columns",
+    "mart_columns",
+]
 
 # The FeatureService's name: training records it with the model and serving asks Feast for it,
 # so it is defined here, in the one module definitions.py, lookup.py and materialize.py all
@@ -24,31 +29,6 @@ FEATURE_SERVICE = "repeat_purchase_v1"
 
 # Columns that identify a row rather than describe the customer.
 KEY_COLUMNS = ("customer_id", "as_of_date", "event_timestamp")
-
-
-@dataclass(frozen=True)
-class Column:
-    name: str
-    data_type: str
-    description: str
-    # the column's dbt data tests as written in the yml (e.g. "non_negative", accepted_values)
-    tests: tuple[Any, ...] = field(default=(), compare=False)
-
-
-@cache
-def mart_columns(model: str) -> tuple[Column, ...]:
-    """Columns of a dbt mart, in contract order, from `dbt_project/models/marts/<model>.yml`."""
-    spec = yaml.safe_load((MARTS_DIR / f"{model}.yml").read_text())
-    (node,) = [m for m in spec["models"] if m["name"] == model]
-    return tuple(
-        Column(
-            c["name"],
-            c["data_type"].lower(),
-            c.get("description", "").strip(),
-            tuple(c.get("data_tests", [])),
-        )
-        for c in node["columns"]
-    )
 
 
 def feature_columns() -> tuple[Column, ...]:

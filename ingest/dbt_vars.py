@@ -26,3 +26,13 @@ def label_window_days() -> int:
     """Days after an as-of date in which an order counts as a repeat purchase (``repeat_30d``
     keeps its name whatever the window: the column names are the contract)."""
     return int(dbt_vars()["label_window_days"])
+
+
+def snapshot_every_days() -> int:
+    """Days between as-of dates on the grid (see :mod:`ingest.as_of_grid`)."""
+    return int(dbt_vars()["snapshot_every_days"])
+
+
+def snapshot_count() -> int:
+    """As-of dates on the grid before the latest one."""
+    return int(dbt_vars()["snapshot_count"])

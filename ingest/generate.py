@@ -10,8 +10,9 @@ its own row group, and nothing holds the whole table.
 Writes, in the raw landing contract (:mod:`ingest.contract`): ``transactions.parquet``,
 ``customers.parquet`` and ``ground_truth.parquet`` — the oracle probability
 (:func:`ingest.behaviour.oracle_p_repeat`) for every customer with an order on or before each
-as-of date ``T = end_date − k·as_of_every`` for k = 0..as_of_count. ``k = 0`` (T = end_date)
-is included for scoring today's customers although its 30-day window lies after the data;
+as-of date of :func:`ingest.as_of_grid.as_of_dates` counted back from ``end_date`` (dbt's grid
+rule and vars, unless --as-of-every/--as-of-count say otherwise). ``k = 0`` (T = end_date) is
+included for scoring today's customers although its label window lies after the data;
 label-based evaluation should use k ≥ 1.
 """
 
@@ -30,9 +31,9 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
-from ingest import behaviour, contract, dirty
+from ingest import as_of_grid, behaviour, contract, dirty
 from ingest.behaviour import BehaviourParams, CalendarGrid
-from ingest.dbt_vars import label_window_days
+from ingest.dbt_vars import label_window_days, snapshot_count, snapshot_every_days
 from ingest.holidays import load_calendar
 
 CHUNK_CUSTOMERS = 50_000
@@ -71,11 +72,6 @@ def history_start(end_date: date, years: int) -> date:
     return same_day + timedelta(days=1)
 
 
-def as_of_dates(end_date: date, every_days: int, count: int) -> list[date]:
-    """``end_date − k·every_days`` for k = 0..count, newest first."""
-    return [end_date - timedelta(days=k * every_days) for k in range(count + 1)]
-
-
 def generate(
     customers: int,
     seed: int,
@@ -84,8 +80,8 @@ def generate(
     dirty_rate: float = 0.0,
     end_date: date = DEFAULT_END_DATE,
     years: int = 3,
-    as_of_every: int = 30,
-    as_of_count: int = 12,
+    as_of_every: int | None = None,
+    as_of_count: int | None = None,
     params: BehaviourParams | None = None,
     progress: bool = False,
 ) -> GenerationSummary:
@@ -99,7 +95,7 @@ def generate(
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     start = history_start(end_date, years)
-    as_of = [d for d in as_of_dates(end_date, as_of_every, as_of_count) if d >= start]
+    as_of = as_of_grid.as_of_dates(end_date, every_days=as_of_every, count=as_of_count, first=start)
     grid = CalendarGrid.build(
         load_calendar(), start, end_date, params, horizon_days=label_window_days() + 1
     )
@@ -344,14 +340,16 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--as-of-every",
         type=int,
-        default=30,
-        help="days between ground-truth as-of dates (default 30)",
+        default=snapshot_every_days(),
+        help="days between ground-truth as-of dates (default: the dbt var "
+        f"snapshot_every_days, {snapshot_every_days()})",
     )
     parser.add_argument(
         "--as-of-count",
         type=int,
-        default=12,
-        help="ground truth for end-date − k·every, k = 0..count (default 12)",
+        default=snapshot_count(),
+        help="ground truth for end-date − k·every, k = 0..count (default: the dbt var "
+        f"snapshot_count, {snapshot_count()})",
     )
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     return parser.parse_args(argv)

@@ -15,8 +15,8 @@ import pytest
 
 from backfill.job import BackfillRequest, BackfillSummary, run
 from backfill.session import build_session
-from backfill.spec import REPO_ROOT
 from ingest.dbt_vars import dbt_vars
+from ingest.paths import REPO_ROOT
 from tests.backfill.raw_builder import build_raw
 
 TEST_SPARK_CONF = {
@@ -108,6 +108,17 @@ def clean_case(spark, tmp_path_factory) -> ParityCase:
 def dirty_case(spark, tmp_path_factory) -> ParityCase:
     tmp = tmp_path_factory.mktemp("dirty")
     return parity_case(spark, tmp, build_raw(tmp / "raw", dirty=True))
+
+
+# Two years straddling the first year the holiday calendar covers: as-of dates before it get
+# NULL calendar features (not "4,216 days to the next holiday"), and both engines must agree.
+OLD_HISTORY_START = date(1999, 7, 1)
+
+
+@pytest.fixture(scope="session")
+def old_case(spark, tmp_path_factory) -> ParityCase:
+    tmp = tmp_path_factory.mktemp("old")
+    return parity_case(spark, tmp, build_raw(tmp / "raw", history_start=OLD_HISTORY_START))
 
 
 @pytest.fixture(scope="session")

@@ -36,7 +36,9 @@ def _stamp(day: date, seconds: int) -> str:
     )
 
 
-def _clean_rows(customers: int, rng: random.Random) -> tuple[list[dict], list[dict]]:
+def _clean_rows(
+    customers: int, rng: random.Random, start: date = HISTORY_START
+) -> tuple[list[dict], list[dict]]:
     transactions, profiles = [], []
     order_no = 0
     for c in range(1, customers + 1):
@@ -48,7 +50,7 @@ def _clean_rows(customers: int, rng: random.Random) -> tuple[list[dict], list[di
         day = first_day
         while day < HISTORY_DAYS:
             order_no += 1
-            when = HISTORY_START + timedelta(days=day)
+            when = start + timedelta(days=day)
             category = favourite if rng.random() < 0.5 else rng.choice(CATEGORIES)
             amount = round(rng.uniform(80, 5000), 2)
             row = {
@@ -76,7 +78,7 @@ def _clean_rows(customers: int, rng: random.Random) -> tuple[list[dict], list[di
             {
                 "customer_id": cid,
                 "signup_date": (
-                    HISTORY_START + timedelta(days=first_day - rng.randrange(0, 400))
+                    start + timedelta(days=first_day - rng.randrange(0, 400))
                 ).isoformat(),
                 "age": str(rng.randrange(18, 75)),
                 "gender": rng.choice(("female", "male", "other")),
@@ -289,10 +291,18 @@ def _dirty_profiles(profiles: list[dict]) -> list[dict]:
     return rows
 
 
-def build_raw(out: Path, *, customers: int = 300, seed: int = 7, dirty: bool = False) -> Path:
-    """Write transactions.parquet and customers.parquet (all columns string) under ``out``."""
+def build_raw(
+    out: Path,
+    *,
+    customers: int = 300,
+    seed: int = 7,
+    dirty: bool = False,
+    history_start: date = HISTORY_START,
+) -> Path:
+    """Write transactions.parquet and customers.parquet (all columns string) under ``out``.
+    ``history_start`` moves the clean history (two years from it)."""
     rng = random.Random(seed)
-    transactions, profiles = _clean_rows(customers, rng)
+    transactions, profiles = _clean_rows(customers, rng, history_start)
     # the profile file covers most, not all, customers
     profiles = [p for p in profiles if rng.random() < 0.9]
     if dirty:

@@ -22,8 +22,9 @@ from pathlib import Path
 import pyspark
 import pytest
 
-from backfill.spec import FEATURES_MODEL, LABELS_MODEL, REPO_ROOT, contract
+from backfill.spec import FEATURES_MODEL, LABELS_MODEL, contract
 from bench.services import free_port
+from ingest.paths import REPO_ROOT
 from tests.backfill.compare import read_backfill, value_differences
 from tests.backfill.conftest import PINNED_NOW, SMALL_GRID
 
@@ -186,7 +187,7 @@ def test_backfill_on_standalone_cluster_matches_local_run(standalone_cluster, sm
 
     for model in (FEATURES_MODEL, LABELS_MODEL):
         columns = [c.name for c in contract(model)]
-        floats = {c.name for c in contract(model) if c.duckdb_type == "double"}
+        floats = {c.name for c in contract(model) if c.data_type == "double"}
         problems = value_differences(
             read_backfill(small_case.reference / model).to_pandas(),
             read_backfill(output / model).to_pandas(),

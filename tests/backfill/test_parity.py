@@ -1,7 +1,8 @@
 """dbt and the Spark backfill on the same raw data: same rows, same values, same types.
 
-Three datasets: a clean sample, the same sample with every kind of damage staging has a rule
-for (tests/backfill/raw_builder.py), and ingest.generate's dirty sample when available. The
+Four datasets: a clean sample, the same sample with every kind of damage staging has a rule
+for (tests/backfill/raw_builder.py), ingest.generate's dirty sample when available, and a
+sample from 1999–2001, half before the years the holiday calendar covers. The
 Spark as-of grid is derived from dbt's vars, not from dbt's output, so the grid definition is
 under test too.
 """
@@ -12,13 +13,14 @@ import pandas as pd
 import pytest
 
 from backfill.spec import FEATURES_MODEL, LABELS_MODEL, contract
+from ingest.holidays import load_calendar
 from tests.backfill.compare import compare_marts, value_differences
 
-CASES = ["clean_case", "dirty_case", "generated_case"]
+CASES = ["clean_case", "dirty_case", "generated_case", "old_case"]
 
 
 def _columns(model: str) -> list[tuple[str, str]]:
-    return [(c.name, c.duckdb_type) for c in contract(model)]
+    return [(c.name, c.data_type) for c in contract(model)]
 
 
 @pytest.mark.slow
@@ -30,6 +32,20 @@ def test_backfill_matches_dbt(request, case_name, model):
         case.dbt_features / f"{model}.parquet", case.backfill / model, _columns(model)
     )
     assert not problems, f"{case_name} {model}:\n" + "\n".join(problems)
+
+
+@pytest.mark.slow
+def test_calendar_features_are_null_before_the_covered_years_and_known_after(old_case):
+    """The old sample's parity is only worth something if it has both kinds of as-of date."""
+    features = pd.read_parquet(old_case.dbt_features / f"{FEATURES_MODEL}.parquet")
+    covered = pd.to_datetime(features["as_of_date"]).dt.year >= min(load_calendar().seasons)
+    calendar = ["days_to_next_holiday", "is_festival_season"]
+    assert covered.any() and (~covered).any()
+    assert features.loc[~covered, calendar].isna().all().all()
+    assert features.loc[covered, calendar].notna().all().all()
+    assert features.loc[covered, "days_to_next_holiday"].max() < 366
+    shares = features["holiday_order_share"]
+    assert shares.isna().any() and shares.notna().any()
 
 
 @pytest.mark.slow

@@ -33,7 +33,7 @@ def _partitions(root: Path, table: str) -> dict[str, str]:
 def _assert_same_tables(actual: Path, expected: Path) -> None:
     for model in (FEATURES_MODEL, LABELS_MODEL):
         columns = [c.name for c in contract(model)]
-        floats = {c.name for c in contract(model) if c.duckdb_type == "double"}
+        floats = {c.name for c in contract(model) if c.data_type == "double"}
         problems = value_differences(
             read_backfill(expected / model).to_pandas(),
             read_backfill(actual / model).to_pandas(),

@@ -12,7 +12,8 @@ import pytest
 
 from ingest import contract
 from ingest import generate as generate_module
-from ingest.generate import as_of_dates, generate, history_start
+from ingest.as_of_grid import as_of_dates
+from ingest.generate import generate, history_start
 
 
 def _read(path):
@@ -93,7 +94,7 @@ def test_refunds_follow_an_earlier_order_of_the_same_customer(clean_run, con):
 def test_ground_truth_covers_customers_with_an_order_by_each_as_of_date(clean_run, con):
     truth = clean_run.out / contract.GROUND_TRUTH_FILE
     path = clean_run.out / contract.TRANSACTIONS_FILE
-    expected = as_of_dates(generate_module.DEFAULT_END_DATE, 30, 12)
+    expected = as_of_dates(generate_module.DEFAULT_END_DATE)
     got = con.execute(f"select distinct as_of_date from '{truth}' order by 1").fetchall()
     assert [d for (d,) in got] == sorted(expected)
     mismatches = con.execute(f"""

@@ -1,5 +1,8 @@
 -- One row per calendar day from the first order to a year past the last one, with the
 -- day's weekday, holiday and festival-season flags and the days to the next holiday.
+-- The holiday facts are NULL on a day whose year the calendar does not cover (the seeds are
+-- generated per year by `python -m ingest.holidays`): unknown, not "no holiday for years".
+-- ingest/holidays.py (Calendar) is the same rule in Python, used by the Spark backfill.
 
 with
 
@@ -11,13 +14,13 @@ transactions as (
 
 holidays as (
 
-    select * from {{ ref('indian_holidays') }}
+    select * from {{ ref('holidays') }}
 
 ),
 
-seasons as (
+calendar_years as (
 
-    select * from {{ ref('festival_seasons') }}
+    select * from {{ ref('calendar_years') }}
 
 ),
 
@@ -57,6 +60,24 @@ next_holiday as (
 
 ),
 
+-- the next holiday counts only when every year from the day's to the holiday's is covered
+known_next_holiday as (
+
+    select
+        next_holiday.calendar_date,
+        next_holiday.next_holiday_date
+    from next_holiday
+    where
+        next_holiday.next_holiday_date is not null
+        and (
+            select count(*) from calendar_years
+            where
+                calendar_years.calendar_year
+                between year(next_holiday.calendar_date) and year(next_holiday.next_holiday_date)
+        ) = year(next_holiday.next_holiday_date) - year(next_holiday.calendar_date) + 1
+
+),
+
 final as (
 
     select
@@ -66,17 +87,19 @@ final as (
         dayofweek(spine.calendar_date) in (0, 6) as is_weekend,
         cast(month(spine.calendar_date) as bigint) as month,
         cast(quarter(spine.calendar_date) as bigint) as quarter,
-        holiday_days.holiday_date is not null as is_holiday,
+        case
+            when calendar_years.calendar_year is not null
+                then holiday_days.holiday_date is not null
+        end as is_holiday,
         holiday_days.holiday_name,
-        cast(next_holiday.next_holiday_date - spine.calendar_date as bigint)
+        cast(known_next_holiday.next_holiday_date - spine.calendar_date as bigint)
             as days_to_next_holiday,
-        exists(
-            select 1 from seasons
-            where spine.calendar_date between seasons.season_start and seasons.season_end
-        ) as is_festival_season
+        spine.calendar_date between calendar_years.festival_season_start
+        and calendar_years.festival_season_end as is_festival_season
     from spine
+    left join calendar_years on year(spine.calendar_date) = calendar_years.calendar_year
     left join holiday_days on spine.calendar_date = holiday_days.holiday_date
-    left join next_holiday on spine.calendar_date = next_holiday.calendar_date
+    left join known_next_holiday on spine.calendar_date = known_next_holiday.calendar_date
 
 )
 

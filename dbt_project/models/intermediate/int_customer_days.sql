@@ -30,7 +30,10 @@ daily as (
         count(*) filter (where transactions.is_purchase and calendar.is_weekend)
             as weekend_purchases,
         count(*) filter (where transactions.is_purchase and calendar.is_holiday)
-            as holiday_purchases
+            as holiday_purchases,
+        -- purchases on days the holiday calendar covers: the holiday share's denominator
+        count(*) filter (where transactions.is_purchase and calendar.is_holiday is not null)
+            as calendar_purchases
     from transactions
     inner join calendar on transactions.order_date = calendar.calendar_date
     group by transactions.customer_id, transactions.order_date
@@ -66,6 +69,7 @@ final as (
         sum(returns_amount) over running as cum_returns_amount,
         sum(weekend_purchases) over running as cum_weekend_purchases,
         sum(holiday_purchases) over running as cum_holiday_purchases,
+        sum(calendar_purchases) over running as cum_calendar_purchases,
         count(case when purchases > 0 then 1 end) over running as cum_purchase_days,
         min(case when purchases > 0 then activity_date end) over running as first_purchase_date,
         max(case when purchases > 0 then activity_date end) over running as last_purchase_date,

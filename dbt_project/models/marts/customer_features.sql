@@ -255,8 +255,9 @@ final as (
         favourites.preferred_payment_method,
         cast(at_as_of.cum_weekend_purchases as double) / at_as_of.cum_purchases
             as weekend_order_share,
-        cast(at_as_of.cum_holiday_purchases as double) / at_as_of.cum_purchases
-            as holiday_order_share,
+        -- among purchases on days the holiday calendar covers; null when none is covered
+        cast(at_as_of.cum_holiday_purchases as double)
+        / nullif(at_as_of.cum_calendar_purchases, 0) as holiday_order_share,
 
         -- the as-of date on the calendar
         calendar.month as as_of_month,

@@ -1,0 +1,51 @@
+"""The dbt mart contracts (`dbt_project/models/marts/<model>.yml`), read as data, once.
+
+The marts' columns with their `data_type` are the one schema of the features: dbt enforces
+them on DuckDB (`contract: {enforced: true}`), Feast's fields are derived from them
+(:mod:`feature_repo.contract`), the Spark backfill derives its output schema from them
+(:mod:`backfill.spec`) and the what-if form its inputs. This reader lives in ``ingest``, the
+lowest layer, because the backfill ships to a Spark cluster with ``ingest`` and must not depend
+on the Feast package.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+import yaml
+
+from ingest.paths import REPO_ROOT
+
+MARTS_DIR = REPO_ROOT / "dbt_project" / "models" / "marts"
+
+
+@dataclass(frozen=True)
+class Column:
+    """One contract column. ``data_type`` is DuckDB's type name, lower-cased."""
+
+    name: str
+    data_type: str
+    description: str
+    # the column's dbt data tests as written in the yml (e.g. "non_negative", accepted_values)
+    tests: tuple[Any, ...] = field(default=(), compare=False)
+
+
+@cache
+def mart_columns(model: str) -> tuple[Column, ...]:
+    """Columns of a dbt mart, in contract order; a column without ``data_type`` is an error."""
+    path = MARTS_DIR / f"{model}.yml"
+    spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+    (node,) = [m for m in spec["models"] if m["name"] == model]
+    if missing := [c["name"] for c in node["columns"] if not c.get("data_type")]:
+        raise ValueError(f"{path}: columns without data_type: {missing}")
+    return tuple(
+        Column(
+            c["name"],
+            c["data_type"].lower(),
+            c.get("description", "").strip(),
+            tuple(c.get("data_tests", [])),
+        )
+        for c in node["columns"]
+    )
