@@ -28,8 +28,16 @@ class Column:
     name: str
     data_type: str
     description: str
-    # the column's dbt data tests as written in the yml (e.g. "non_negative", accepted_values)
+    # the column's dbt data tests as written in the yml (e.g. not_null, accepted_values)
     tests: tuple[Any, ...] = field(default=(), compare=False)
+    # the expressions of its `check` constraints, which DuckDB enforces while dbt builds the
+    # mart (a failing row stops the build before the Parquet file is written)
+    checks: tuple[str, ...] = field(default=(), compare=False)
+
+    @property
+    def non_negative(self) -> bool:
+        """The contract says the column is never below zero (`check: <name> >= 0`)."""
+        return f"{self.name} >= 0" in self.checks
 
 
 @cache
@@ -46,6 +54,7 @@ def mart_columns(model: str) -> tuple[Column, ...]:
             c["data_type"].lower(),
             c.get("description", "").strip(),
             tuple(c.get("data_tests", [])),
+            tuple(k["expression"] for k in c.get("constraints", []) if k.get("type") == "check"),
         )
         for c in node["columns"]
     )
