@@ -2,7 +2,7 @@
 
 One optional field per feature of the FeatureService (which Feast builds from the same
 contract, and which every served model is checked against at load time), typed from the
-contract's `data_type`. Ranges come from the contract too: `non_negative` tests give ≥ 0,
+contract's `data_type`. Ranges come from the contract too: `check: <col> >= 0` constraints give ≥ 0,
 `accepted_values` give min/max. Shares (`*_share`) are fractions and the calendar month is
 1–12; age is capped at 130 so typos are caught. A field left out or null is "missing" and is
 fed to the model the way training saw missing values (NaN for numbers, "__missing__" for
@@ -49,12 +49,14 @@ class FeatureInput:
         )
 
 
-def _bounds(name: str, tests: tuple[Any, ...]) -> tuple[float | None, float | None]:
+def _bounds(
+    name: str, tests: tuple[Any, ...], non_negative: bool
+) -> tuple[float | None, float | None]:
     low, high = EXTRA_BOUNDS.get(name, (None, None))
+    if non_negative:
+        low = 0 if low is None else max(low, 0)
     for test in tests:
-        if test == "non_negative":
-            low = 0 if low is None else max(low, 0)
-        elif isinstance(test, dict) and "accepted_values" in test:
+        if isinstance(test, dict) and "accepted_values" in test:
             values = test["accepted_values"].get("arguments", test["accepted_values"])["values"]
             low, high = min(values), max(values)
     if name.endswith("_share"):
@@ -66,7 +68,7 @@ def _bounds(name: str, tests: tuple[Any, ...]) -> tuple[float | None, float | No
 def feature_inputs() -> tuple[FeatureInput, ...]:
     inputs = []
     for column in feature_columns():
-        low, high = _bounds(column.name, column.tests)
+        low, high = _bounds(column.name, column.tests, column.non_negative)
         inputs.append(FeatureInput(column.name, column.data_type, column.description, low, high))
     return tuple(inputs)
 
