@@ -13,12 +13,14 @@ since the first day of history:
   × a factor when that order fell on a weekend or holiday. Dropping out is silent.
 
 Every effect the issue asks for is a parameter of :class:`BehaviourParams`, so the tests can
-check that each one is visible in the data the generator writes.
+check that each one is visible in the data the generator writes, and
+:meth:`BehaviourParams.without_segment_effects` turns them all off at once, so the tests can
+also check that what GET /insights finds disappears when the effects are not there.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 import numpy as np
@@ -80,6 +82,12 @@ CITIES: dict[str, float] = {
     "Coimbatore": 0.02,
     "Patna": 0.01,
 }
+
+
+#: The shared daily order rate of :meth:`BehaviourParams.without_segment_effects`: with the
+#: calendar's multipliers (a 30-day window sums to 31–50 multiplier-days, 34 on average over
+#: 2025) it gives a 30-day repeat rate of about 36 %, the default process's.
+NO_EFFECTS_RATE_PER_DAY = 0.013
 
 
 def _by_category(values: dict[str, float]) -> np.ndarray:
@@ -166,6 +174,36 @@ class BehaviourParams:
     gender_share: dict[str, float] = field(
         default_factory=lambda: {"female": 0.48, "male": 0.49, "other": 0.03}
     )
+
+    def without_segment_effects(self) -> BehaviourParams:
+        """A world where no segment says anything about the next 30 days, at about the same
+        marginal 30-day repeat rate (~36 %).
+
+        The origin's four claims (high spenders, 3+ orders, groceries vs electronics,
+        weekend/holiday buyers return more) are each an effect on the order rate or the
+        dropout here; neutral factors alone would not remove them from observed data, since
+        a buy-till-you-die history always says something: customers with more orders are the
+        faster and the still-alive ones. So every customer gets one shared order rate
+        (a gamma of shape 10⁶: a spread of 0.1 %) and never drops out, which makes each
+        customer's orders a Poisson process whose next 30 days are independent of everything
+        before (order count, spend, category, weekend or holiday share, payment, city).
+        Spend, category and payment mixes stay as they are, and the calendar still makes
+        weekends, holidays and the festival season busier for everyone.
+        """
+        neutral = dict.fromkeys(CATEGORIES, 1.0)
+        shape = 1e6
+        return replace(
+            self,
+            rate_shape=shape,
+            rate_scale_per_day=NO_EFFECTS_RATE_PER_DAY / shape,
+            max_dropout=0.0,
+            loyal_dropout_factor=1.0,
+            weekend_holiday_dropout_factor=1.0,
+            high_spender_rate_factor=1.0,
+            high_spender_dropout_factor=1.0,
+            category_rate_factor=neutral,
+            category_dropout_factor=dict(neutral),
+        )
 
 
 @dataclass(frozen=True)
@@ -414,7 +452,8 @@ def oracle_p_repeat(
     q = orders.dropout_after[last]
     since = rate * (grid.cumulative[as_of_day + 1] - grid.integral_to(orders.time[last]))
     ahead = rate * (grid.cumulative[as_of_day + 1 + window_days] - grid.cumulative[as_of_day + 1])
-    log_odds_dead = np.log(q) - np.log1p(-q) + since
+    with np.errstate(divide="ignore"):  # q = 0 (nobody drops out): log odds −inf, alive
+        log_odds_dead = np.log(q) - np.log1p(-q) + since
     p_alive = np.exp(-np.logaddexp(0.0, log_odds_dead))  # 1 / (1 + e^{log odds}), no overflow
     return who, p_alive * -np.expm1(-ahead)
 

@@ -1,6 +1,7 @@
 """Generate a sample Indian-retail transaction log with known ground truth.
 
     python -m ingest.generate --customers 200000 --seed 42 --out data/raw
+    python -m ingest.generate --customers 20000 --no-segment-effects --out /tmp/null-raw
 
 Customers are simulated in fixed chunks of ``CHUNK_CUSTOMERS`` with a random stream derived
 from (seed, chunk number) alone, so the output is byte-identical for the same arguments at any
@@ -351,6 +352,13 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="ground truth for end-date − k·every, k = 0..count (default: the dbt var "
         f"snapshot_count, {snapshot_count()})",
     )
+    parser.add_argument(
+        "--no-segment-effects",
+        action="store_true",
+        help="a log in which no segment predicts repeat purchases (one shared order rate, no "
+        "dropout; same ~36%% 30-day repeat rate): GET /insights should then support none of "
+        "the four origin claims",
+    )
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     return parser.parse_args(argv)
 
@@ -366,6 +374,7 @@ def main(argv: list[str] | None = None) -> None:
         years=args.years,
         as_of_every=args.as_of_every,
         as_of_count=args.as_of_count,
+        params=BehaviourParams().without_segment_effects() if args.no_segment_effects else None,
         progress=not args.no_progress,
     )
     print(summary.line())
