@@ -52,6 +52,10 @@ class Settings(BaseSettings):
     feature_cache_size: int = Field(default=20_000, ge=0, le=10_000_000)
     # while no model or store is loaded, requests retry loading at most this often
     retry_load_seconds: float = Field(default=5, ge=0)
+    # GET /insights: the segment_repeat_rates mart (default: FEATURES_DIR's, where dbt writes
+    # it), and the fewest customers a group needs before a claim about it gets a verdict
+    segment_rates_path: Path | None = None
+    insights_min_customers: int = Field(default=100, ge=1, le=1_000_000)
 
     # used by `python -m api`, the Dockerfile and docker-compose (uvicorn's own flags win)
     host: str = "127.0.0.1"
