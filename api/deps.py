@@ -8,8 +8,9 @@ from typing import Annotated
 from fastapi import Depends, Header, HTTPException, Request
 from starlette.concurrency import run_in_threadpool
 
-from api.serving import Serving, ServingState
+from api.serving import ServingState
 from api.settings import Settings
+from api.snapshot import Serving
 
 
 # async: FastAPI runs a plain `def` dependency in the thread pool, a hop per request

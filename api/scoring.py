@@ -21,8 +21,8 @@ from pydantic_core import to_json
 
 from api.errors import StoreUnavailable
 from api.schemas import Reason, Scores
-from api.serving import Serving
 from api.settings import Settings
+from api.snapshot import Serving
 from feature_repo.lookup import InvalidCustomerId, normalize_customer_id, reader_for
 from feature_repo.online_reader import OnlineFeatures
 from modeling.artifact import LoadedModel

@@ -15,78 +15,66 @@ import json
 import logging
 import threading
 import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 from feast import FeatureStore
 
 from api.errors import NotReady, ReloadRefused, plain_reason
+from api.scoring import ACTIONS, json_bytes, score_rows
 from api.settings import Settings
+from api.snapshot import ResultCache, Serving
 from feature_repo.online_reader import OnlineReader
 from feature_repo.store import open_store
 from modeling.artifact import ArtifactError, LoadedModel, load_model
 from modeling.dataset import feature_spec
 from modeling.explain import explain
-from modeling.fast_path import FastModel, NotCompilable
+from modeling.fast_path import FastModel, probe_rows
 
 log = logging.getLogger("api.serving")
 
 
-@dataclass(frozen=True)
-class Serving:
-    """A consistent snapshot: the store and the model that answer one request.
-
-    fast: the model compiled to numpy (modeling.fast_path), proven equal to the slow path at
-    load; None if the artifact uses something it does not reproduce (then pandas/sklearn).
-    online: the FeatureService's views resolved once (feature_repo.online_reader), None: Feast's
-    get_online_features per request.
-    """
-
-    store: FeatureStore
-    model: LoadedModel
-    fast: FastModel | None = None
-    online: OnlineReader | None = None
-    cache: ResultCache | None = None
-
-
-class ResultCache:
-    """Scored answers by (customer id, features-as-of, feature values) for one snapshot (so
-    one model version): the same inputs give the same answer. Bounded; the oldest entries
-    go first. A reload builds a new snapshot, so a new model never answers from the cache."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._entries: dict[tuple, dict] = {}
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple) -> dict | None:
-        return self._entries.get(key)
-
-    def put(self, key: tuple, value: dict) -> None:
-        with self._lock:
-            while len(self._entries) >= self.size:
-                self._entries.pop(next(iter(self._entries)))
-            self._entries[key] = value
-
-
 def compile_fast(model: LoadedModel) -> FastModel | None:
-    """The compiled fast path, or None (slow path) if it does not reproduce this model."""
+    """The fast path, proven against the libraries on probe rows; None: the library path.
+
+    Any exception counts, not only NotCompilable: an XGBoost or scikit-learn upgrade that
+    renames an attribute or a JSON key the compiler reads must cost speed, never readiness.
+    """
     try:
         return FastModel.compile(model)
-    except NotCompilable as exc:
-        log.warning("model %s served by the slow path: %s", model.version, exc)
+    except Exception as exc:
+        _library_path(model, exc)
         return None
-    except Exception as exc:  # not "unsupported" but broken: the slow path could be too
-        raise ArtifactError(f"model {model.version} cannot be compiled for serving") from exc
+
+
+def _library_path(model: LoadedModel, exc: Exception) -> None:
+    """The one warning line a model served by the library path leaves in the log."""
+    log.warning(
+        "model %s served by the library path (fast path refused: %s: %s)",
+        model.version,
+        type(exc).__name__,
+        exc,
+    )
 
 
 def build_serving(store: FeatureStore, settings: Settings) -> Serving:
-    """The snapshot a reload swaps in, proven to answer first (ArtifactError if not)."""
+    """The snapshot a reload swaps in, proven to answer first (ArtifactError if not).
+
+    A fast path that compiles but fails the warm-up is dropped the same way: the library
+    path is warmed up instead.
+    """
     model = load_checked_model(store, settings)
     cache = ResultCache(settings.result_cache_size) if settings.result_cache_size else None
     online = OnlineReader(store, cache_size=settings.feature_cache_size)
     serving = Serving(store, model, compile_fast(model), online, cache)
+    if serving.fast is not None:
+        try:
+            warm_up(serving, settings)
+            return serving
+        except ArtifactError as exc:
+            _library_path(model, exc.__cause__ or exc)
+            serving = replace(serving, fast=None)
     warm_up(serving, settings)
     return serving
 
@@ -103,12 +91,8 @@ def warm_up(serving: Serving, settings: Settings) -> None:
     Loading checks the files and the metadata one by one; this proves the pair of them, as
     served, before the swap, so a model that would answer wrongly is refused (409) instead.
     """
-    from api.scoring import ACTIONS, json_bytes, score_rows  # api.scoring imports this module
-
     model = serving.model
-    rows: list[dict] = [dict.fromkeys(model.spec.names)]
-    if serving.fast is not None:
-        rows += serving.fast.probe_rows()
+    rows = probe_rows(model)
     try:
         answers = json.loads(
             json_bytes(score_rows(replace(serving, cache=None), rows, settings)),
@@ -206,7 +190,7 @@ class ServingState:
                 "serving model %s from %s (%s path)",
                 serving.model.version,
                 serving.model.directory,
-                "fast" if serving.fast else "slow",
+                "fast" if serving.fast else "library",
             )
 
     def current(self) -> Serving:

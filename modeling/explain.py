@@ -4,13 +4,17 @@ Each estimator gets the decomposition that is exact for it, computed on the prep
 matrix and then summed back to the original features (the one-hot columns of a category and
 a number's missing-value indicator belong to that feature):
 
-- XGBoost: TreeSHAP values, the same as the booster's own `pred_contribs` (computed by
-  modeling.treeshap, 4x faster), in log-odds.
+- XGBoost: TreeSHAP values, XGBoost's own `Booster.predict(pred_contribs=True)`, in log-odds.
 - Logistic Regression: coefficient × standardised value, the exact log-odds split of the
-  linear score around the training mean.
-- Random Forest: the tree-path (Saabas) decomposition: along each tree's decision path, the
-  change in the positive-class share at every split is credited to the split's feature; the
-  average over trees plus the forest's base rate is exactly its uncalibrated probability.
+  linear score around the training mean (they sum to `decision_function` minus the intercept).
+- Random Forest: the tree-path (Saabas) decomposition: along each tree's decision path
+  (scikit-learn's `decision_path`), the change in the positive-class share at every split is
+  credited to the split's feature; the average over trees plus the forest's base rate is
+  exactly its uncalibrated probability.
+
+This is the one implementation of each: `explain` (pandas frames) and the serving fast path
+(modeling.fast_path, raw rows) both go through `Explainer`. The fast path may swap in only
+the XGBoost values computed faster (modeling.treeshap), after proving them equal to these.
 
 Contributions explain the estimator's raw score; the served probability is that score after
 the monotone calibrator, so the directions carry over. Any other estimator gets no reasons and
@@ -19,7 +23,9 @@ says so (method "not_available") rather than a made-up story.
 
 from __future__ import annotations
 
+import math
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,7 +34,6 @@ import pandas as pd
 from scipy import sparse
 
 from modeling.preprocess import as_model_input
-from modeling.treeshap import xgboost_contributions
 
 XGBOOST_SHAP = "xgboost_tree_shap"
 LINEAR_COEFFICIENTS = "logistic_coef_x_standardized_value"
@@ -41,6 +46,10 @@ UNITS = {
     FOREST_TREE_PATHS: "probability",
     NOT_AVAILABLE: "none",
 }
+
+MISSING = "__missing__"  # what modeling.preprocess.as_model_input feeds for a missing category
+
+Contributions = Callable[[Any, np.ndarray], np.ndarray]  # (estimator, matrix) → per column
 
 
 @dataclass(frozen=True)
@@ -101,13 +110,31 @@ def column_owners(preprocessor: Any) -> np.ndarray:
     return np.asarray(owners, dtype=object)
 
 
-def _xgboost_contributions(model: Any, matrix: np.ndarray) -> np.ndarray:
-    return xgboost_contributions(model.estimator, matrix)
+def iteration_range(estimator: Any) -> tuple[int, int]:
+    """The trees XGBClassifier.predict uses: up to the best iteration if it stopped early."""
+    if estimator.get_params().get("booster") == "gblinear":
+        return 0, 0
+    try:
+        return 0, int(estimator.best_iteration) + 1
+    except AttributeError:  # no early stopping: every tree
+        return 0, 0
 
 
-def _linear_contributions(model: Any, matrix: np.ndarray) -> np.ndarray:
+def _xgboost_contributions(estimator: Any, matrix: np.ndarray) -> np.ndarray:
+    from xgboost import DMatrix
+
+    # a one-thread DMatrix: a default one (all cores) is ~10x dearer in CPU per row on a busy
+    # 2-core box, and serving runs one request per worker core anyway
+    rows = DMatrix(matrix, missing=estimator.missing, nthread=1)
+    contributions = estimator.get_booster().predict(
+        rows, pred_contribs=True, iteration_range=iteration_range(estimator)
+    )
+    return contributions[:, :-1]  # the last column is the bias
+
+
+def _linear_contributions(estimator: Any, matrix: np.ndarray) -> np.ndarray:
     # numbers are standardised by the preprocessor, so coef × value is measured from the mean
-    return matrix * model.estimator.coef_[0]
+    return matrix * estimator.coef_[0]
 
 
 # Per forest: a (nodes of all trees × matrix columns) sparse matrix whose row for a node holds
@@ -117,7 +144,8 @@ _forest_deltas: weakref.WeakKeyDictionary[Any, tuple[sparse.csr_matrix, float]] 
 )
 
 
-def _forest_path_deltas(forest: Any, n_columns: int) -> tuple[sparse.csr_matrix, float]:
+def forest_path_deltas(forest: Any, n_columns: int) -> tuple[sparse.csr_matrix, float]:
+    """The per-node share changes, and the base rate (mean positive share at the roots)."""
     cached = _forest_deltas.get(forest)
     if cached is not None:
         return cached
@@ -144,30 +172,81 @@ def _forest_path_deltas(forest: Any, n_columns: int) -> tuple[sparse.csr_matrix,
     return deltas, base
 
 
-def _forest_contributions(model: Any, matrix: np.ndarray) -> np.ndarray:
-    deltas, _ = _forest_path_deltas(model.estimator, matrix.shape[1])
-    paths, _ = model.estimator.decision_path(matrix)
+def _forest_contributions(estimator: Any, matrix: np.ndarray) -> np.ndarray:
+    deltas, _ = forest_path_deltas(estimator, matrix.shape[1])
+    paths, _ = estimator.decision_path(matrix)
     return np.asarray((paths @ deltas).todense())
 
 
-CONTRIBUTIONS = {
+CONTRIBUTIONS: dict[str, Contributions] = {
     XGBOOST_SHAP: _xgboost_contributions,
     LINEAR_COEFFICIENTS: _linear_contributions,
     FOREST_TREE_PATHS: _forest_contributions,
 }
 
 
+class Explainer:
+    """One loaded model's decomposition, set up once: matrix → per-feature pushes → reasons.
+
+    `by_column` is CONTRIBUTIONS[method] unless the caller passes a faster computation of the
+    same numbers (modeling.fast_path passes modeling.treeshap for XGBoost, checked at load).
+    """
+
+    def __init__(self, model: Any, by_column: Contributions | None = None) -> None:
+        self.estimator = model.estimator
+        self.method = method_for(model.estimator)
+        self.unit = UNITS[self.method]
+        self.names = tuple(model.spec.names)
+        self.by_column = by_column or CONTRIBUTIONS.get(self.method)
+        self.owner_matrix = np.zeros((0, len(self.names)))
+        if self.method == NOT_AVAILABLE:
+            return
+        # summing one-hot/indicator columns back to their feature: by_column @ owner_matrix
+        owners = column_owners(model.preprocessor)
+        position = {n: i for i, n in enumerate(self.names)}
+        self.owner_matrix = np.zeros((len(owners), len(self.names)))
+        for column, owner in enumerate(owners):
+            self.owner_matrix[column, position[owner]] = 1.0
+
+    def columns(self, matrix: np.ndarray) -> np.ndarray:
+        """Contributions per matrix column (rows × columns)."""
+        assert self.by_column is not None, "no decomposition for this estimator"
+        return self.by_column(self.estimator, np.asarray(matrix, dtype=np.float64))
+
+    def per_feature(self, matrix: np.ndarray) -> np.ndarray:
+        """Contributions per original feature (rows × names), summed in float64."""
+        return self.columns(matrix).astype(np.float64) @ self.owner_matrix
+
+    def explain(self, matrix: np.ndarray, values: np.ndarray, top: int) -> list[Explanation]:
+        """The `top` largest pushes of each row; values: the raw inputs (rows × names)."""
+        n_rows = matrix.shape[0]
+        if self.method == NOT_AVAILABLE or top <= 0 or n_rows == 0:
+            return [Explanation(self.method, self.unit, []) for _ in range(n_rows)]
+        pushes = self.per_feature(matrix)
+        order = np.argsort(-np.abs(pushes), axis=1, kind="stable")[:, :top]
+        method, unit, names = self.method, self.unit, self.names
+        explanations = []
+        for row, columns in enumerate(order.tolist()):
+            reasons = []
+            for i in columns:
+                push = float(pushes[row, i])
+                if push == 0:
+                    continue
+                direction = "up" if push > 0 else "down"
+                reasons.append(
+                    Reason(names[i], _plain(values[row, i]), push, direction, method, unit)
+                )
+            explanations.append(Explanation(method, unit, reasons))
+        return explanations
+
+
 def contributions(model: Any, frame: pd.DataFrame) -> tuple[str, pd.DataFrame | None]:
     """(method, contributions per row × original feature), or (NOT_AVAILABLE, None)."""
-    method = method_for(model.estimator)
-    if method == NOT_AVAILABLE:
-        return method, None
-    matrix = model.matrix(frame)
-    by_column = CONTRIBUTIONS[method](model, np.asarray(matrix, dtype=np.float64))
-    owners = column_owners(model.preprocessor)
-    per_feature = pd.DataFrame(by_column, columns=owners, index=frame.index)
-    per_feature = per_feature.T.groupby(level=0, sort=False).sum().T
-    return method, per_feature[list(model.spec.names)]
+    explainer = Explainer(model)
+    if explainer.method == NOT_AVAILABLE:
+        return explainer.method, None
+    per_feature = explainer.per_feature(model.matrix(frame))
+    return explainer.method, pd.DataFrame(per_feature, columns=explainer.names, index=frame.index)
 
 
 def explain(model: Any, frame: pd.DataFrame, top: int = 5) -> list[Explanation]:
@@ -175,37 +254,20 @@ def explain(model: Any, frame: pd.DataFrame, top: int = 5) -> list[Explanation]:
 
     model: a modeling.artifact.LoadedModel; frame: raw feature columns as Feast returns them.
     """
-    method, per_feature = contributions(model, frame)
-    unit = UNITS[method]
-    if per_feature is None:
-        return [Explanation(method, unit, []) for _ in range(len(frame))]
-    names = list(per_feature.columns)
-    pushes = per_feature.to_numpy(dtype=np.float64)
-    values = as_model_input(frame, model.spec)[names].to_numpy(dtype=object)
-    top_columns = np.argsort(-np.abs(pushes), axis=1, kind="stable")[:, :top]
-    explanations = []
-    for row, columns in enumerate(top_columns):
-        reasons = [
-            Reason(
-                feature=names[i],
-                value=_plain(values[row, i]),
-                contribution=float(pushes[row, i]),
-                direction="up" if pushes[row, i] > 0 else "down",
-                method=method,
-                unit=unit,
-            )
-            for i in columns
-            if pushes[row, i] != 0
-        ]
-        explanations.append(Explanation(method, unit, reasons))
-    return explanations
+    explainer = Explainer(model)
+    if explainer.method == NOT_AVAILABLE:
+        return explainer.explain(np.zeros((len(frame), 0)), np.zeros((len(frame), 0)), top)
+    values = as_model_input(frame, model.spec)[list(explainer.names)].to_numpy(dtype=object)
+    return explainer.explain(model.matrix(frame), values, top)
 
 
 def _plain(value: Any) -> Any:
     """A JSON-friendly value: numbers as float/int, missing as None."""
     if isinstance(value, str):
-        return None if value == "__missing__" else value
-    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None if value == MISSING else value
+    if value is None:
         return None
     number = float(value)
+    if math.isnan(number):
+        return None
     return int(number) if number.is_integer() else number

@@ -1,23 +1,26 @@
-"""Serving's hot path: a loaded artifact compiled to plain numpy, with the same answers.
+"""Serving's hot path: a loaded artifact's preprocessing compiled to numpy, proven at load.
 
 `LoadedModel.predict_proba` and `modeling.explain.explain` go through pandas, the fitted
-ColumnTransformer and scikit-learn's input validation: fine for training, ~100 ms per request
-for serving. `FastModel.compile(model)` reads the fitted parameters once (passthrough columns,
-imputer statistics and missing indicators, scaler means and scales, one-hot categories
-including the infrequent bucket) and then scores raw feature rows (dicts as Feast returns
-them) with a few numpy operations:
+ColumnTransformer and scikit-learn's input validation: ~3 ms for one row, too dear for
+serving. `FastModel(model)` reads the fitted parameters once (imputer statistics and missing
+indicators, scaler means and scales, one-hot categories including the infrequent bucket) and
+then turns raw feature rows (dicts as Feast returns them) into the model matrix with a few
+numpy operations (35 µs a row). The rest is the libraries' own or shared:
 
-- XGBoost: `Booster.inplace_predict` for the probability (what `XGBClassifier.predict_proba`
-  calls), modeling.treeshap for the reasons (XGBoost's `pred_contribs`, 4x cheaper).
-- Logistic Regression: X @ coef + intercept, then the logistic function.
-- Random Forest: all trees walked at once, level by level, on the float32 matrix exactly as
-  scikit-learn's trees compare (NaN follows `missing_go_to_left`); the visited nodes give both
-  the leaf probabilities and the tree-path (Saabas) contributions of modeling.explain.
-- Isotonic calibration: the fitted thresholds with np.interp, after the same clipping.
+- the raw score: XGBoost's `Booster.inplace_predict` (what `XGBClassifier.predict_proba`
+  calls, without its per-call validation), else the estimator's `predict_proba`;
+- the calibrator: the isotonic thresholds with np.interp (what IsotonicRegression.predict
+  does through scipy's interp1d, ten times dearer per call);
+- the reasons: modeling.explain.Explainer, the one implementation per model kind, with
+  XGBoost's TreeSHAP values computed by modeling.treeshap (4x cheaper than `pred_contribs`).
 
-Anything it does not recognise raises NotCompilable, and `compile` checks its own output
-against the slow path on probe rows (blank, every known category, unseen values), so a
-mismatch means "serve with the slow path", never a different answer.
+`FastModel.compile` checks all of it against the libraries, not against itself, on probe rows
+(blank, every known category and an unseen one, a spread of numbers): the matrix against the
+ColumnTransformer, the probabilities against `LoadedModel.predict_proba` (calibrator
+included), and the contributions against XGBoost's `pred_contribs`, or for scikit-learn models
+their sum against `decision_function` (logistic) or `predict_proba` (forest). Anything it does
+not recognise or any difference raises NotCompilable; api.serving then serves the model
+through the library path (and logs one warning), never a different answer.
 """
 
 from __future__ import annotations
@@ -30,22 +33,27 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from modeling import treeshap
 from modeling.explain import (
-    NOT_AVAILABLE,
-    UNITS,
+    CONTRIBUTIONS,
+    FOREST_TREE_PATHS,
+    LINEAR_COEFFICIENTS,
+    MISSING,
+    XGBOOST_SHAP,
+    Explainer,
     Explanation,
-    Reason,
-    column_owners,
-    explain,
+    forest_path_deltas,
+    iteration_range,
     method_for,
 )
-from modeling.treeshap import xgboost_contributions
 
-MISSING = "__missing__"  # what modeling.preprocess.as_model_input feeds for a missing category
+# how close the fast path must come to the libraries on the probe rows
+PROBABILITY_TOLERANCE = 1e-9
+CONTRIBUTION_TOLERANCE = 1e-4  # TreeSHAP sums hundreds of float32 leaf values
 
 
 class NotCompilable(RuntimeError):
-    """The artifact uses something the fast path does not reproduce; use the slow path."""
+    """The artifact uses something the fast path does not reproduce; use the library path."""
 
 
 # ---- inputs: raw values → numbers and category strings, as as_model_input does -------------
@@ -123,13 +131,14 @@ def _one_hot(encoder: Any, n_features: int) -> list[tuple[dict[str, int], int]]:
         raise NotCompilable("OneHotEncoder with drop")
     if encoder.handle_unknown not in ("ignore", "infrequent_if_exist"):
         raise NotCompilable(f"OneHotEncoder handle_unknown={encoder.handle_unknown}")
-    infrequent_enabled = getattr(encoder, "_infrequent_enabled", False)
+    # the public attribute: an AttributeError (so None here) when no infrequent bucket is fitted
+    infrequent_all = getattr(encoder, "infrequent_categories_", None)
     blocks = []
     for j in range(n_features):
         categories = [str(c) for c in encoder.categories_[j]]
         if any(not isinstance(c, str) for c in encoder.categories_[j]):
             raise NotCompilable("OneHotEncoder fitted on non-string categories")
-        infrequent = encoder.infrequent_categories_[j] if infrequent_enabled else None
+        infrequent = None if infrequent_all is None else infrequent_all[j]
         rare = set() if infrequent is None else {str(c) for c in infrequent}
         frequent = [c for c in categories if c not in rare]
         mapping = {c: i for i, c in enumerate(frequent)}
@@ -245,153 +254,6 @@ class FastPreprocessor:
         return out
 
 
-# ---- estimators: matrix → raw score (and per-column contributions) --------------------------
-
-
-class _Xgboost:
-    def __init__(self, estimator: Any) -> None:
-        objective = estimator.get_params().get("objective") or "binary:logistic"
-        if objective != "binary:logistic" or getattr(estimator, "n_classes_", 2) != 2:
-            raise NotCompilable(f"XGBoost objective {objective}")
-        self.estimator = estimator
-        self.booster = estimator.get_booster()
-        self.missing = estimator.missing
-        self.iteration_range = estimator._get_iteration_range(None)  # best_iteration if any
-
-    def raw(self, matrix: np.ndarray) -> np.ndarray:
-        return self.booster.inplace_predict(
-            matrix,
-            iteration_range=self.iteration_range,
-            predict_type="value",
-            missing=self.missing,
-            validate_features=False,
-        )
-
-    def contributions(self, matrix: np.ndarray) -> np.ndarray:
-        return xgboost_contributions(self.estimator, matrix)  # as modeling.explain does
-
-
-class _Linear:
-    def __init__(self, estimator: Any) -> None:
-        if len(estimator.classes_) != 2 or estimator.coef_.shape[0] != 1:
-            raise NotCompilable("logistic regression that is not binary")
-        self.coef = np.ascontiguousarray(estimator.coef_[0], dtype=np.float64)
-        self.coef_t = np.ascontiguousarray(estimator.coef_.T)
-        self.intercept = estimator.intercept_
-
-    def raw(self, matrix: np.ndarray) -> np.ndarray:
-        decision = (matrix @ self.coef_t + self.intercept).ravel()
-        return 1.0 / (1.0 + np.exp(-decision))
-
-    def contributions(self, matrix: np.ndarray) -> np.ndarray:
-        return matrix * self.coef
-
-
-class _Forest:
-    """All trees of a forest as flat arrays; rows × trees walked together, level by level."""
-
-    def __init__(self, forest: Any) -> None:
-        if list(forest.classes_) != [0, 1] or forest.n_outputs_ != 1:
-            raise NotCompilable("forest that is not a binary 0/1 classifier")
-        trees = [e.tree_ for e in forest.estimators_]
-        self.n_trees = len(trees)
-        counts = np.array([t.node_count for t in trees])
-        offsets = np.concatenate([[0], np.cumsum(counts)[:-1]])
-        self.roots = offsets.astype(np.intp)
-
-        def stack(attribute: str, dtype: Any, shift: bool = False) -> np.ndarray:
-            parts = []
-            for tree, offset in zip(trees, offsets, strict=True):
-                values = np.asarray(getattr(tree, attribute), dtype=dtype)
-                if shift:
-                    values = np.where(values >= 0, values + offset, -1)
-                parts.append(values)
-            return np.concatenate(parts)
-
-        self.left = stack("children_left", np.intp, shift=True)
-        self.right = stack("children_right", np.intp, shift=True)
-        self.feature = stack("feature", np.intp)
-        self.threshold = stack("threshold", np.float64)
-        self.nan_left = stack("missing_go_to_left", bool)
-        self.nan_right = (~self.nan_left).astype(np.intp)  # which copy of x a node reads
-        self.is_leaf = self.left < 0
-        self.children = np.stack([self.left, self.right], axis=1).ravel()  # 2·node + right
-        shares = []
-        for tree in trees:
-            value = tree.value[:, 0, :]
-            # DecisionTreeClassifier.predict_proba's normalisation (zero sums stay as is) …
-            normalizer = value.sum(axis=1, keepdims=True)
-            normalizer[normalizer == 0.0] = 1.0
-            shares.append((value / normalizer)[:, 1])
-        self.share = np.concatenate(shares)
-        # … and modeling.explain's: the change in positive share from parent to node
-        explain_shares = np.concatenate(
-            [(t.value[:, 0, :] / t.value[:, 0, :].sum(axis=1, keepdims=True))[:, 1] for t in trees]
-        )
-        self.delta = np.zeros_like(explain_shares)
-        for children in (self.left, self.right):
-            parents = np.flatnonzero(children >= 0)
-            self.delta[children[parents]] = (
-                explain_shares[children[parents]] - explain_shares[parents]
-            ) / self.n_trees
-
-    def walk(self, matrix: np.ndarray, contributions: bool) -> tuple[np.ndarray, np.ndarray | None]:
-        """Leaves (rows × trees) and, if asked, the tree-path contributions (rows × columns)."""
-        n_rows, n_columns = matrix.shape
-        x = np.ascontiguousarray(matrix, dtype=np.float32)  # trees compare in float32
-        # NaN follows the node's missing_go_to_left: as -inf (≤ any threshold: left) in the
-        # first copy, as NaN (never ≤, even an infinite threshold: right) in the second;
-        # each node reads its copy.
-        both = np.stack([np.where(np.isnan(x), -np.inf, x), x], axis=-1).ravel()
-        nodes = np.tile(self.roots, n_rows)
-        base = np.repeat(np.arange(n_rows, dtype=np.intp) * n_columns, self.n_trees)
-        slots = np.arange(nodes.size)
-        leaves = nodes.copy()
-        keys: list[np.ndarray] = []
-        pushes: list[np.ndarray] = []
-        inner = ~self.is_leaf[nodes]
-        if not inner.all():
-            nodes, base, slots = nodes[inner], base[inner], slots[inner]
-        while nodes.size:
-            column = base + self.feature[nodes]
-            left = both[2 * column + self.nan_right[nodes]] <= self.threshold[nodes]
-            edge = 2 * nodes + 1 - left
-            child = self.children[edge]
-            if contributions:
-                keys.append(column)
-                pushes.append(self.delta[child])
-            done = self.is_leaf[child]
-            if not done.any():
-                nodes = child
-                continue
-            leaves[slots[done]] = child[done]
-            inner = ~done
-            nodes, base, slots = child[inner], base[inner], slots[inner]
-        if not contributions:
-            return leaves.reshape(n_rows, self.n_trees), None
-        summed = np.bincount(
-            np.concatenate(keys) if keys else np.zeros(0, dtype=np.intp),
-            weights=np.concatenate(pushes) if pushes else None,
-            minlength=n_rows * n_columns,
-        )
-        return leaves.reshape(n_rows, self.n_trees), summed.reshape(n_rows, n_columns)
-
-    def raw(self, matrix: np.ndarray) -> np.ndarray:
-        leaves, _ = self.walk(matrix, contributions=False)
-        return self.share[leaves].sum(axis=1) / self.n_trees
-
-
-def _estimator(estimator: Any) -> Any:
-    name = type(estimator).__name__
-    if name == "XGBClassifier":
-        return _Xgboost(estimator)
-    if name == "LogisticRegression":
-        return _Linear(estimator)
-    if name == "RandomForestClassifier":
-        return _Forest(estimator)
-    raise NotCompilable(f"estimator {name}")
-
-
 class _Isotonic:
     def __init__(self, calibrator: Any) -> None:
         if type(calibrator).__name__ != "IsotonicRegression":
@@ -419,12 +281,32 @@ class _Isotonic:
 # ---- the whole model ------------------------------------------------------------------------
 
 
+def _raw_score(estimator: Any) -> Callable[[np.ndarray], np.ndarray]:
+    """The estimator's own uncalibrated probability of the positive class."""
+    if list(getattr(estimator, "classes_", [])) != [0, 1]:
+        raise NotCompilable(f"{type(estimator).__name__} is not a binary 0/1 classifier")
+    if type(estimator).__name__ == "XGBClassifier":
+        booster, missing, trees = (
+            estimator.get_booster(),
+            estimator.missing,
+            iteration_range(estimator),
+        )
+
+        def xgboost(matrix: np.ndarray) -> np.ndarray:
+            return booster.inplace_predict(
+                matrix, iteration_range=trees, missing=missing, validate_features=False
+            )
+
+        return xgboost
+    return lambda matrix: estimator.predict_proba(matrix)[:, 1]
+
+
 @dataclass
 class Scored:
-    """Calibrated probabilities and (if asked) explanations, one per input row."""
+    """Calibrated probabilities and explanations, one per input row."""
 
     probabilities: np.ndarray
-    explanations: list[Explanation] | None
+    explanations: list[Explanation]
 
 
 class FastModel:
@@ -434,68 +316,45 @@ class FastModel:
         self.preprocessor = FastPreprocessor(
             model.preprocessor, model.spec.numeric, model.spec.categorical
         )
-        self.estimator = _estimator(model.estimator)
+        self.raw_score = _raw_score(model.estimator)
         self.calibrator = _Isotonic(model.calibrator)
-        self.method = method_for(model.estimator)
-        self.unit = UNITS[self.method]
-        owners = column_owners(model.preprocessor)
-        if len(owners) != self.preprocessor.width:
+        by_column = None
+        if method_for(model.estimator) == XGBOOST_SHAP:
+            try:
+                shap = treeshap.for_estimator(model.estimator)
+                by_column = lambda _, matrix: shap(matrix)  # noqa: E731
+            except treeshap.Unsupported:
+                pass  # XGBoost's own pred_contribs, through the Explainer
+        self.explainer = Explainer(model, by_column)
+        if self.explainer.by_column and len(self.explainer.owner_matrix) != self.preprocessor.width:
             raise NotCompilable("column owners do not match the matrix width")
-        # summing one-hot/indicator columns back to their feature: by_column @ owner_matrix
-        self.owner_matrix = np.zeros((len(owners), len(self.names)), dtype=np.float64)
-        position = {n: i for i, n in enumerate(self.names)}
-        for column, owner in enumerate(owners):
-            self.owner_matrix[column, position[owner]] = 1.0
-        # a raw value per feature for the reasons, in `names` order
+        # where each feature's raw value sits in (numbers, categories), in `names` order
         kinds = {n: ("n", i) for i, n in enumerate(model.spec.numeric)}
         kinds |= {n: ("c", i) for i, n in enumerate(model.spec.categorical)}
         self._value_of = [kinds[n] for n in self.names]
 
     @classmethod
     def compile(cls, model: Any, probes: Sequence[Mapping[str, Any]] = ()) -> FastModel:
-        """Compile and prove it on probe rows against the slow path; NotCompilable if not."""
+        """Compile and prove it on probe rows against the libraries; NotCompilable if not."""
         fast = cls(model)
-        rows = list(probes) + fast.probe_rows()
-        fast.check(rows)
+        fast.check([*probes, *probe_rows(model)])
         return fast
 
-    def probe_rows(self) -> list[dict[str, Any]]:
-        """A blank row, every known category (and an unseen one), a spread of numbers."""
-        spec = self.model.spec
-        rows: list[dict[str, Any]] = [dict.fromkeys(self.names)]
-        known: dict[str, list[str]] = {}
-        for _, transformer, columns in self.model.preprocessor.transformers_:
-            if hasattr(transformer, "categories_"):
-                for column, categories in zip(columns, transformer.categories_, strict=False):
-                    known[column] = [str(c) for c in categories] + ["__never_seen__"]
-        longest = max((len(v) for v in known.values()), default=1)
-        for i in range(longest):
-            row: dict[str, Any] = {}
-            for j, name in enumerate(spec.numeric):
-                row[name] = None if (i + j) % 7 == 0 else float((i * 37 + j * 11) % 500) / 3
-            for name in spec.categorical:
-                values = known.get(name, [MISSING])
-                row[name] = values[i % len(values)]
-            rows.append(row)
-        return rows
-
-    def check(self, rows: Sequence[Mapping[str, Any]], tolerance: float = 1e-9) -> None:
+    def check(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """The fast answers for `rows` against the libraries' (NotCompilable on a difference)."""
         frame = pd.DataFrame.from_records(list(rows), columns=list(self.names))
         expected_matrix = np.asarray(self.model.matrix(frame), dtype=np.float64)
-        numbers, categories = self.preprocessor.inputs(rows)
-        matrix = self.preprocessor.transform(numbers, categories)
+        matrix = self.matrix(rows)
         if expected_matrix.shape != matrix.shape or not np.allclose(
             expected_matrix, matrix, rtol=0, atol=1e-12, equal_nan=True
         ):
             raise NotCompilable("the numpy preprocessing differs from the ColumnTransformer")
         expected = self.model.predict_proba(frame)
-        scored = self.score(rows, top=5)
-        if not np.allclose(expected, scored.probabilities, rtol=0, atol=tolerance):
+        got = self.score(rows, top=0).probabilities
+        if not np.allclose(expected, got, rtol=0, atol=PROBABILITY_TOLERANCE):
             raise NotCompilable("the fast probabilities differ from LoadedModel.predict_proba")
-        slow = explain(self.model, frame, top=5)
-        for a, b in zip(slow, scored.explanations or [], strict=True):
-            if [r.feature for r in a.reasons] != [r.feature for r in b.reasons]:
-                raise NotCompilable("the fast reasons differ from modeling.explain")
+        if self.explainer.by_column is not None:
+            _check_contributions(self.model.estimator, self.explainer.columns(matrix), matrix)
 
     def matrix(self, rows: Sequence[Mapping[str, Any]]) -> np.ndarray:
         return self.preprocessor.transform(*self.preprocessor.inputs(rows))
@@ -506,53 +365,54 @@ class FastModel:
             return Scored(np.zeros(0), [])
         numbers, categories = self.preprocessor.inputs(rows)
         matrix = self.preprocessor.transform(numbers, categories)
-        if isinstance(self.estimator, _Forest):
-            leaves, by_column = self.estimator.walk(matrix, contributions=top > 0)
-            raw = self.estimator.share[leaves].sum(axis=1) / self.estimator.n_trees
-        else:
-            raw = self.estimator.raw(matrix)
-            by_column = self.estimator.contributions(matrix) if top > 0 else None
-        probabilities = np.clip(self.calibrator(raw), 0.0, 1.0)
-        if self.method == NOT_AVAILABLE or by_column is None:
-            return Scored(probabilities, [Explanation(self.method, self.unit, [])] * len(rows))
-        return Scored(probabilities, self._explain(by_column, numbers, categories, top))
-
-    def _explain(
-        self,
-        by_column: np.ndarray,
-        numbers: np.ndarray,
-        categories: list[list[str]],
-        top: int,
-    ) -> list[Explanation]:
-        dtype = by_column.dtype
-        # modeling.explain sums the owner columns in the contributions' own dtype (float32
-        # for XGBoost); summing in float64 and rounding once gives the same float32 numbers
-        pushes = by_column.astype(np.float64) @ self.owner_matrix
-        if dtype != np.float64:
-            pushes = pushes.astype(dtype).astype(np.float64)
-        order = np.argsort(-np.abs(pushes), axis=1, kind="stable")[:, :top]
-        method, unit, value_of, names = self.method, self.unit, self._value_of, self.names
-        explanations = []
-        for row, columns in enumerate(order.tolist()):
-            reasons = []
-            for i in columns:
-                push = float(pushes[row, i])
-                if push == 0:
-                    continue
-                kind, index = value_of[i]
-                raw = numbers[row, index] if kind == "n" else categories[index][row]
-                reasons.append(
-                    Reason(names[i], _plain(raw), push, "up" if push > 0 else "down", method, unit)
-                )
-            explanations.append(Explanation(method, unit, reasons))
-        return explanations
+        probabilities = np.clip(self.calibrator(self.raw_score(matrix)), 0.0, 1.0)
+        values = np.empty((len(rows), len(self.names)), dtype=object)
+        if top > 0:
+            for j, (kind, index) in enumerate(self._value_of):
+                values[:, j] = numbers[:, index] if kind == "n" else categories[index]
+        return Scored(probabilities, self.explainer.explain(matrix, values, top))
 
 
-def _plain(value: Any) -> Any:
-    """modeling.explain._plain for the two kinds of value the fast path holds."""
-    if isinstance(value, str):
-        return None if value == MISSING else value
-    number = float(value)
-    if math.isnan(number):
-        return None
-    return int(number) if number.is_integer() else number
+def _check_contributions(estimator: Any, by_column: np.ndarray, matrix: np.ndarray) -> None:
+    """Contributions per matrix column against the library's own numbers for this estimator."""
+    method = method_for(estimator)
+    if method == XGBOOST_SHAP:  # XGBoost's own TreeSHAP, column by column
+        reference = CONTRIBUTIONS[XGBOOST_SHAP](estimator, matrix)
+        what = "XGBoost's pred_contribs"
+        got = by_column
+    elif method == LINEAR_COEFFICIENTS:  # they sum to the linear score minus the intercept
+        reference = estimator.decision_function(matrix) - estimator.intercept_[0]
+        what = "decision_function"
+        got = by_column.sum(axis=1)
+    elif method == FOREST_TREE_PATHS:  # they sum to the probability minus the base rate
+        _, base = forest_path_deltas(estimator, matrix.shape[1])
+        reference = estimator.predict_proba(matrix)[:, 1] - base
+        what = "the forest's predict_proba"
+        got = by_column.sum(axis=1)
+    else:
+        return
+    if got.shape != reference.shape or not np.allclose(
+        got, reference, rtol=CONTRIBUTION_TOLERANCE, atol=CONTRIBUTION_TOLERANCE
+    ):
+        raise NotCompilable(f"the contributions differ from {what}")
+
+
+def probe_rows(model: Any) -> list[dict[str, Any]]:
+    """A blank row, every known category (and an unseen one), a spread of numbers."""
+    spec = model.spec
+    rows: list[dict[str, Any]] = [dict.fromkeys(spec.names)]
+    known: dict[str, list[str]] = {}
+    for _, transformer, columns in getattr(model.preprocessor, "transformers_", ()):
+        if hasattr(transformer, "categories_"):
+            for column, categories in zip(columns, transformer.categories_, strict=False):
+                known[column] = [str(c) for c in categories] + ["__never_seen__"]
+    longest = max((len(v) for v in known.values()), default=1)
+    for i in range(max(longest, 24)):
+        row: dict[str, Any] = {}
+        for j, name in enumerate(spec.numeric):
+            row[name] = None if (i + j) % 7 == 0 else float((i * 37 + j * 11) % 500) / 3
+        for name in spec.categorical:
+            values = known.get(name, [MISSING])
+            row[name] = values[i % len(values)]
+        rows.append(row)
+    return rows

@@ -19,19 +19,22 @@ model is loaded; a batch then costs one comparison per split node per row, one t
 
 Anything outside that (DART, categorical splits, a `missing` value other than NaN, paths with
 more than MAX_PATH_FEATURES distinct features, tables above MAX_TABLE_ENTRIES) raises
-Unsupported, and the caller uses XGBoost's own `pred_contribs`.
+Unsupported, and the caller uses XGBoost's own `pred_contribs` (modeling.explain). The fast
+path (modeling.fast_path) uses these values only after comparing them with XGBoost's own on
+probe rows when a model is loaded.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import weakref
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from scipy import sparse
+
+from modeling.explain import iteration_range
 
 # A leaf's table has 2^k × k entries for k distinct features on its path; the product's
 # depth-3 XGBoost has 2,330 leaves and 56,000 entries. Above these bounds (deep, large
@@ -231,27 +234,9 @@ class TreeShap:
         return np.ascontiguousarray(out[:-1].T, dtype=np.float32)
 
 
-_cache: weakref.WeakKeyDictionary[Any, TreeShap | None] = weakref.WeakKeyDictionary()
-
-
-def xgboost_contributions(estimator: Any, matrix: np.ndarray) -> np.ndarray:
-    """TreeSHAP per matrix column for a fitted XGBClassifier (TreeShap, else XGBoost's own)."""
-    booster = estimator.get_booster()
-    if booster not in _cache:
-        try:
-            _, end = estimator._get_iteration_range(None)
-            if estimator.missing == estimator.missing:  # not NaN: other values mean missing
-                raise Unsupported(f"missing={estimator.missing}")
-            _cache[booster] = TreeShap(booster, n_trees=end or None)
-        except Unsupported:
-            _cache[booster] = None
-    shap = _cache[booster]
-    if shap is not None:
-        return shap(matrix)
-    from xgboost import DMatrix
-
-    # a one-thread DMatrix: a default one (all cores) made it ~10x dearer in CPU per row on a
-    # busy 2-core box, and serving runs one request per worker core anyway
-    matrix_ = DMatrix(matrix, missing=estimator.missing, nthread=1)
-    contributions = booster.predict(matrix_, pred_contribs=True)
-    return contributions[:, :-1]  # the last column is the bias
+def for_estimator(estimator: Any) -> TreeShap:
+    """TreeShap over the trees a fitted XGBClassifier predicts with; Unsupported if it can't."""
+    if estimator.missing == estimator.missing:  # not NaN: other values mean missing
+        raise Unsupported(f"missing={estimator.missing}")
+    _, end = iteration_range(estimator)
+    return TreeShap(estimator.get_booster(), n_trees=end or None)

@@ -1,15 +1,19 @@
-"""The compiled hot path (modeling.fast_path) gives the slow path's answers.
+"""The compiled hot path (modeling.fast_path) gives the library path's answers.
 
 Preprocessing equals the fitted ColumnTransformer over many rows with NaNs, unseen and
 infrequent categories; probabilities equal LoadedModel.predict_proba to 1e-9 and the reasons
 are the same features, values and contributions, for XGBoost, Logistic Regression and Random
-Forest; the HTTP answers are the same with the fast path and without it. (The online reader
-has its own tests in tests/feature_store/test_online_reader.py.)
+Forest; the HTTP answers are the same with the fast path and without it. The load-time check
+catches contributions that differ from XGBoost's own, and a compiler broken by a library
+upgrade (a renamed JSON key, a changed method) costs one warning and the library path, never
+readiness. (The online reader has its own tests in tests/feature_store/test_online_reader.py.)
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
+import logging
 
 import numpy as np
 import pandas as pd
@@ -17,6 +21,7 @@ import pytest
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
+from xgboost import Booster
 
 from api.serving import compile_fast
 from modeling.artifact import LoadedModel, load_model
@@ -92,6 +97,7 @@ def _assert_same_answers(model: LoadedModel, rows: list[dict], contribution_rtol
     scored = fast.score(rows, top=5)
     np.testing.assert_allclose(scored.probabilities, model.predict_proba(frame), rtol=0, atol=1e-9)
     slow = explain(model, frame, top=5)
+    assert len(slow) == len(scored.explanations) == len(rows)
     for a, b in zip(slow, scored.explanations, strict=True):
         assert (a.method, a.unit) == (b.method, b.unit)
         assert [(r.feature, r.value, r.direction) for r in a.reasons] == [
@@ -107,8 +113,8 @@ def _assert_same_answers(model: LoadedModel, rows: list[dict], contribution_rtol
 
 def test_xgboost_fast_path_equals_the_slow_path(trained_models, feature_store, sample):
     model = load_model(trained_models / "current", expected=feature_spec(feature_store))
-    # TreeSHAP comes out in float32: the slow path sums one-hot columns in float32 too
-    _assert_same_answers(model, _rows(sample[0], sample[2]), contribution_rtol=1e-6)
+    # modeling.treeshap against XGBoost's own pred_contribs, both float32
+    _assert_same_answers(model, _rows(sample[0], sample[2]), contribution_rtol=1e-5)
 
 
 def test_logistic_fast_path_equals_the_slow_path(sample):
@@ -193,7 +199,8 @@ def test_the_optional_result_cache_answers_repeats_without_scoring(
 def test_the_result_cache_never_answers_for_changed_features(api_settings, known_ids):
     """A corrected row re-materialized with the same as-of date must be scored afresh."""
     from api.scoring import _cached_scores
-    from api.serving import ResultCache, ServingState
+    from api.serving import ServingState
+    from api.snapshot import ResultCache
 
     settings = api_settings.model_copy(update={"result_cache_size": 10})
     state = ServingState(settings)
@@ -206,3 +213,82 @@ def test_the_result_cache_never_answers_for_changed_features(api_settings, known
     (fresh,) = dataclasses.replace(serving, cache=None).fast.score([changed.features]).probabilities
     assert after["probability"] == round(float(fresh), 6)
     assert row.features["recency_days"] != 0 and after != before
+
+
+def _edit_booster_json(monkeypatch, edit) -> None:
+    """What the compiler reads of every booster (Booster.save_raw("json")), edited by `edit`
+    (a tree's dict → None): how a new XGBoost release with another JSON layout looks to it."""
+    real = Booster.save_raw
+
+    def save_raw(self, raw_format="deprecated"):
+        data = real(self, raw_format)
+        if raw_format != "json":
+            return data
+        document = json.loads(bytes(data))
+        for tree in document["learner"]["gradient_booster"]["model"]["trees"]:
+            edit(tree)
+        return bytearray(json.dumps(document).encode())
+
+    monkeypatch.setattr(Booster, "save_raw", save_raw)
+
+
+def test_contributions_are_checked_against_xgboost_itself(
+    trained_models, feature_store, monkeypatch
+):
+    """Wrong covers give TreeSHAP values that differ from pred_contribs while every
+    probability stays right: the check compares the numbers with XGBoost's own."""
+    model = load_model(trained_models / "current", expected=feature_spec(feature_store))
+
+    def skew_covers(tree: dict) -> None:
+        tree["sum_hessian"] = [
+            c * (1.5 if i % 2 else 1.0) for i, c in enumerate(tree["sum_hessian"])
+        ]
+
+    _edit_booster_json(monkeypatch, skew_covers)
+    with pytest.raises(NotCompilable, match="pred_contribs"):
+        FastModel.compile(model)
+
+
+def _serves_with_one_warning(api_settings, known_ids, caplog) -> None:
+    from fastapi.testclient import TestClient
+
+    from api.main import create_app
+
+    caplog.set_level(logging.WARNING, logger="api.serving")
+    with TestClient(create_app(api_settings)) as app:
+        serving = app.app.state.serving.current()
+        assert serving.fast is None  # the library path
+        assert app.get("/health").json()["ready"] is True
+        answer = app.get(f"/customers/{known_ids[0]}/prediction")
+        assert answer.status_code == 200 and answer.json()["reasons"]
+    warnings = [
+        r for r in caplog.records if r.name == "api.serving" and r.levelno >= logging.WARNING
+    ]
+    assert len(warnings) == 1 and "library path" in warnings[0].getMessage()
+
+
+def test_a_renamed_booster_json_key_costs_speed_not_readiness(
+    api_settings, known_ids, monkeypatch, caplog
+):
+    def rename(tree: dict) -> None:
+        tree["split_conditions_v2"] = tree.pop("split_conditions")
+
+    _edit_booster_json(monkeypatch, rename)
+    _serves_with_one_warning(api_settings, known_ids, caplog)
+
+
+def test_a_changed_library_method_costs_speed_not_readiness(
+    api_settings, known_ids, monkeypatch, caplog
+):
+    """Booster.inplace_predict losing its `missing` keyword (as an upgrade might): the fast
+    path's check raises TypeError; XGBClassifier.predict_proba catches that and predicts
+    through a DMatrix, so the library path still answers."""
+    real = Booster.inplace_predict
+
+    def inplace_predict(self, data, *args, **kwargs):
+        if "missing" in kwargs:
+            raise TypeError("inplace_predict() got an unexpected keyword argument 'missing'")
+        return real(self, data, *args, **kwargs)
+
+    monkeypatch.setattr(Booster, "inplace_predict", inplace_predict)
+    _serves_with_one_warning(api_settings, known_ids, caplog)
