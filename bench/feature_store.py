@@ -137,9 +137,10 @@ def _percentiles(samples: list[float]) -> dict[str, float]:
 
 
 def measure_lookups(store, ids: list[str], singles: int, batches: int) -> dict[str, dict]:
-    from feature_repo.lookup import FEATURE_SERVICE, get_online_features
+    from feature_repo.lookup import get_online_features
+    from feature_repo.store import feature_service
 
-    service = store.get_feature_service(FEATURE_SERVICE)
+    service = feature_service(store)
 
     def raw(chosen):
         return store.get_online_features(

@@ -33,10 +33,9 @@ import pyarrow as pa
 from feast import FeatureStore
 from tqdm import tqdm
 
-from feature_repo.contract import FEATURE_SERVICE
 from feature_repo.fast_write import write_rows
 from feature_repo.online_layout import ensure_online_tables
-from feature_repo.store import open_store
+from feature_repo.store import feature_service, open_store
 
 log = logging.getLogger("feature_repo.materialize")
 
@@ -77,11 +76,9 @@ def materialize_latest(
     progress: show a progress bar; None = when writing ≥ 50,000 customers to a terminal.
     """
     started = time.perf_counter()
-    # the registry cache is fresh: Feast re-reads the file when its modification time changes
-    service = store.get_feature_service(FEATURE_SERVICE, allow_cache=True)
     views = [
-        store.get_feature_view(p.name, allow_registry_cache=True)
-        for p in service.feature_view_projections
+        store.get_feature_view(p.name, allow_registry_cache=True)  # fresh: see feature_service
+        for p in feature_service(store).feature_view_projections
     ]
     frame = latest_features(Path(views[0].batch_source.path))
     as_of = str(frame["event_timestamp"].max()) if len(frame) else None

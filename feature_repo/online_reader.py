@@ -48,7 +48,7 @@ from typing import Any
 from feast import FeatureService, FeatureStore
 
 from feature_repo import online_layout as layout
-from feature_repo.contract import FEATURE_SERVICE
+from feature_repo.store import feature_service
 
 _MEMO_LIMIT = 100_000  # distinct non-double blobs remembered (they are few: codes, counts)
 _IDS_PER_QUERY = 5_000  # × 3 views stays far below SQLite's 32,766 bound parameters
@@ -77,11 +77,6 @@ class StoreUnreadable(RuntimeError):
     """The SQLite online store is missing, damaged, or was being replaced during the read."""
 
 
-def service(store: FeatureStore) -> FeatureService:
-    """The FeatureService from the registry (cached; a `feast apply` is seen by its file time)."""
-    return store.get_feature_service(FEATURE_SERVICE, allow_cache=True)
-
-
 def read_via_feast(
     store: FeatureStore, customer_ids: Sequence[str], features: FeatureService | None = None
 ) -> list[OnlineFeatures]:
@@ -91,7 +86,7 @@ def read_via_feast(
     if not ids:
         return []
     response = store.get_online_features(
-        features=features or service(store), entity_rows=[{"customer_id": c} for c in ids]
+        features=features or feature_service(store), entity_rows=[{"customer_id": c} for c in ids]
     ).to_dict(include_event_timestamps=True)
     feature_columns = [k for k in response if k != "customer_id" and not k.endswith("__ts")]
     stamp_columns = [f"{k}__ts" for k in feature_columns]
@@ -128,7 +123,7 @@ class OnlineReader:
 
     def __init__(self, store: FeatureStore, cache_size: int = 0) -> None:
         self.store = store
-        self.service = service(store)
+        self.service = feature_service(store)
         self.views: list[tuple[Any, list[str], str]] = []
         self.names: list[str] = []
         for projection in self.service.feature_view_projections:

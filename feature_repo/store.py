@@ -11,8 +11,10 @@ import os
 from pathlib import Path
 
 import yaml
-from feast import FeatureStore
+from feast import FeatureService, FeatureStore
 from feast.repo_config import RepoConfig
+
+from feature_repo.contract import FEATURE_SERVICE
 
 REPO_DIR = Path(__file__).resolve().parent
 
@@ -44,6 +46,17 @@ def open_store(
     if redis_url is not None:
         raw["online_store"] = {"type": "redis", "connection_string": redis_url}
     return FeatureStore(config=RepoConfig(repo_path=REPO_DIR, **raw))
+
+
+def feature_service(store: FeatureStore) -> FeatureService:
+    """The model's FeatureService, from the registry cache.
+
+    Still fresh: with a file registry in Feast's default `cache_mode: sync`, a cached read
+    re-reads the file whenever its modification time changed, so a `feast apply` is seen.
+    Feast's default (allow_cache=False) re-reads the file on every call instead, and logs
+    "Registry cache expired, so refreshing" each time.
+    """
+    return store.get_feature_service(FEATURE_SERVICE, allow_cache=True)
 
 
 def apply_definitions(store: FeatureStore, features_dir: Path | None = None) -> None:
