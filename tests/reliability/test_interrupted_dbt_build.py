@@ -31,7 +31,7 @@ from tests.conftest import BIN, REPO_ROOT, Warehouse
 
 pytestmark = pytest.mark.slow
 
-MARTS = ("customer_features", "customer_labels")
+MARTS = ("customer_features", "customer_labels", "segment_repeat_rates")
 PARQUET_MAGIC = b"PAR1"
 
 
@@ -105,7 +105,7 @@ def _sha256(path: Path) -> str:
 
 def _read_sorted(path: Path) -> pd.DataFrame:
     frame = pq.read_table(path).to_pandas()  # raises on a truncated or corrupt file
-    return frame.sort_values(["customer_id", "event_timestamp"]).reset_index(drop=True)
+    return frame.sort_values(list(frame.columns)).reset_index(drop=True)
 
 
 def _assert_marts_whole(copy: Warehouse, reference: Warehouse) -> None:
