@@ -19,6 +19,12 @@ UBJ, or skops for scikit-learn) and metadata.json. Loading trusts nothing it rea
 
 Error messages name files and versions, never absolute paths or library internals: they
 reach API clients (409 on a refused reload); the chained exception keeps the details.
+
+The feature list carries a fingerprint (feature_repo/fingerprint.py); given the FeatureService
+as registered now, a model trained on other fields is refused with what changed (added,
+removed, retyped features) and "retrain: python -m modeling.train", and so is a model with
+no fingerprint (trained before it existed).
+
 `models/current` is a symlink switched atomically, so a reader sees the old model or the new
 one, never half of either.
 """
@@ -43,6 +49,7 @@ from sklearn.compose import ColumnTransformer
 from sklearn.isotonic import IsotonicRegression
 from xgboost import XGBClassifier
 
+from feature_repo import fingerprint
 from modeling.dataset import FeatureSpec
 from modeling.preprocess import as_model_input
 
@@ -127,7 +134,8 @@ def save_artifact(
     calibrator: object,
     metadata: dict[str, Any],
 ) -> None:
-    """Write the model files, then metadata.json with the sha256 of each of them."""
+    """Write the model files, then metadata.json with the sha256 of each of them and the
+    fingerprint of its feature list (what load_model compares with the FeatureService)."""
     directory.mkdir(parents=True, exist_ok=False)
     sio.dump(preprocessor, directory / PREPROCESSOR)
     sio.dump(calibrator, directory / CALIBRATOR)
@@ -138,7 +146,15 @@ def save_artifact(
     written = [PREPROCESSOR, CALIBRATOR, XGBOOST, SKLEARN_ESTIMATOR]
     hashes = {n: sha256((directory / n).read_bytes()) for n in written if (directory / n).exists()}
     text = json.dumps(
-        _strict_json({**metadata, "artifact_sha256": hashes}),
+        _strict_json(
+            {
+                **metadata,
+                fingerprint.METADATA_KEY: fingerprint.fingerprint(
+                    [(f["name"], f["type"]) for f in metadata["features"]]
+                ),
+                "artifact_sha256": hashes,
+            }
+        ),
         indent=2,
         default=str,
         allow_nan=False,
@@ -253,6 +269,17 @@ def _read_metadata(directory: Path) -> dict[str, Any]:
     _require(
         window is None or (isinstance(window, int) and not isinstance(window, bool)),
         "label_window_days must be an integer",
+    )
+    stored = meta.get(fingerprint.METADATA_KEY)
+    trained = [(f["name"], f["type"]) for f in features]
+    _require(
+        isinstance(stored, str),
+        f"{fingerprint.METADATA_KEY} (of the feature service's fields) is missing: the model "
+        f"predates it; {fingerprint.RETRAIN}",
+    )
+    _require(
+        stored == fingerprint.fingerprint(trained),
+        f"the feature list does not match its {fingerprint.METADATA_KEY}; {fingerprint.RETRAIN}",
     )
     hashes = meta.get("artifact_sha256")
     _require(
@@ -382,14 +409,10 @@ def load_model(directory: Path, expected: FeatureSpec | None = None) -> LoadedMo
     directory = Path(directory)
     metadata = _read_metadata(directory)
     spec = _spec_from_metadata(metadata)
-    if expected is not None and (
-        spec.service != expected.service or list(spec.types.items()) != list(expected.types.items())
-    ):
-        raise ArtifactError(
-            f"model {metadata['version']} was trained on {spec.service} with "
-            f"{len(spec.types)} features, which does not match the feature service "
-            f"{expected.service} ({len(expected.types)} features)"
-        )
+    if expected is not None:
+        problem = fingerprint.mismatch(metadata, expected.service, list(expected.types.items()))
+        if problem:
+            raise ArtifactError(problem)
     files = _verified_files(directory, metadata["artifact_sha256"])
     preprocessor = _load_skops(PREPROCESSOR, files[PREPROCESSOR])
     calibrator = _load_skops(CALIBRATOR, files[CALIBRATOR])

@@ -14,7 +14,8 @@ from pathlib import Path
 import pandas as pd
 from feast import FeatureStore
 
-from feature_repo.lookup import FEATURE_SERVICE
+from feature_repo.contract import FEATURE_SERVICE
+from feature_repo.fingerprint import service_fields
 from ingest.dbt_vars import label_window_days as dbt_label_window_days
 
 LABEL = "repeat_30d"
@@ -36,11 +37,7 @@ class FeatureSpec:
 
 def feature_spec(store: FeatureStore) -> FeatureSpec:
     """Read the FeatureService from the registry: names and Feast types of every feature."""
-    service = store.get_feature_service(FEATURE_SERVICE)
-    types: dict[str, str] = {}
-    for projection in service.feature_view_projections:
-        for f in projection.features:
-            types[f.name] = str(f.dtype)
+    types = dict(service_fields(store))
     categorical = tuple(n for n, t in types.items() if t == "String")
     numeric = tuple(n for n in types if n not in categorical)
     return FeatureSpec(FEATURE_SERVICE, numeric, categorical, types)
