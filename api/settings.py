@@ -1,5 +1,8 @@
 """Every knob of the API in one object, read from API_* environment variables (or .env).
 
+The models folder defaults to the pipeline's (`ingest.paths.PipelinePaths`, MODELS_DIR), the
+one training promotes into; API_MODELS_DIR overrides it for the API alone.
+
 Values are validated when the app is created, so a bad setting stops `uvicorn api.main:app`
 before it serves anything, with a message naming the variable, not at the first request.
 
@@ -17,7 +20,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from ingest.paths import REPO_ROOT
+from ingest.paths import pipeline_paths
 
 MIN_ADMIN_TOKEN_LENGTH = 16
 
@@ -25,8 +28,10 @@ MIN_ADMIN_TOKEN_LENGTH = 16
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="API_", env_file=".env", extra="ignore")
 
-    # where the model comes from: <models_dir>/current, a symlink to the promoted version
-    models_dir: Path = REPO_ROOT / "models"
+    # where the model comes from: <models_dir>/current, a symlink to the promoted version;
+    # default: the pipeline's models folder (MODELS_DIR, where `python -m modeling.train`
+    # promotes), so API_MODELS_DIR is only needed to serve models from somewhere else
+    models_dir: Path = Field(default_factory=lambda: pipeline_paths().models_dir)
     # Feast: the yaml in force (default: FEAST_FS_YAML_FILE_PATH, else the SQLite yaml),
     # optionally with the registry/SQLite file moved to feast_data_dir or Redis at redis_url
     feast_yaml: Path | None = None

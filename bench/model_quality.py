@@ -9,7 +9,6 @@ import argparse
 import json
 import sys
 import tempfile
-from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -42,9 +41,12 @@ REFERENCES = {  # DESIGN.md, measured on this machine with the same protocol
 
 def _train(stack: Stack, **overrides) -> dict:
     settings = TrainSettings(
-        models_dir=stack.models_dir, features_dir=stack.features_dir, feast_data_dir=stack.feast_dir
+        models_dir=stack.models_dir,
+        features_dir=stack.features_dir,
+        feast_data_dir=stack.feast_dir,
+        **overrides,
     )
-    train(replace(settings, **overrides))
+    train(settings)
     newest = max(stack.models_dir.glob("2*"), key=lambda p: p.stat().st_mtime)
     return {
         "metadata": json.loads((newest / "metadata.json").read_text()),

@@ -3,7 +3,7 @@
 Fold k validates on as-of date d_k and trains on every earlier date whose label window ended
 by d_k, so no training label saw anything after d_k; only dates whose label window ends by
 the held-out test date take part, so the test date stays unseen. Reported per model as mean ±
-sd of ROC-AUC and PR-AUC. The fold means choose the model (`TrainSettings.choose_on`): five
+sd of ROC-AUC and PR-AUC. The fold means choose the model (`modeling.selection`): five
 later-than-training dates judge more steadily than the single validation date, and the sd says
 how much that choice can be trusted.
 
@@ -21,6 +21,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from modeling import candidates
+from modeling.baselines import BGNBD_KEY, RECENCY, recency_score
 from modeling.bgnbd import BGNBD
 from modeling.dataset import LABEL, FeatureSpec, at_most
 from modeling.evaluate import ranking_metrics, summarise
@@ -54,7 +55,7 @@ def cross_validate(
 ) -> dict[str, dict]:
     """Per model and baseline: folds (date, metrics) and mean ± sd of ROC-AUC and PR-AUC."""
     plan = time_folds(sorted(frame["as_of_date"].unique()), test_date, label_window_days, folds)
-    per_fold: dict[str, list[dict]] = {k: [] for k in (*models, "recency", "bgnbd")}
+    per_fold: dict[str, list[dict]] = {k: [] for k in (*models, RECENCY, BGNBD_KEY)}
     steps = tqdm(total=len(plan) * len(models), desc="cross-validation", unit="fit")
     for train_dates, valid_date in plan:
         train = frame[frame["as_of_date"].isin(train_dates)]
@@ -63,8 +64,8 @@ def cross_validate(
         y_train, y_valid = train[LABEL].to_numpy(), valid[LABEL].to_numpy()
         x_train, x_valid = as_model_input(train, spec), as_model_input(valid, spec)
         scores = {
-            "recency": -valid["recency_days"].to_numpy(float),
-            "bgnbd": BGNBD.fit_frame(train, seed=seed).predict_frame(valid, label_window_days),
+            RECENCY: recency_score(valid),
+            BGNBD_KEY: BGNBD.fit_frame(train, seed=seed).predict_frame(valid, label_window_days),
         }
         for key in models:
             if len(np.unique(y_train)) < 2:

@@ -1,71 +1,166 @@
-"""Settings of the modeling app: one object, every path and knob in one place."""
+"""Settings of the training app: one pydantic-settings object, read once per run.
+
+Every field has an environment variable, TRAIN_<FIELD> (TRAIN_SEED=7), and a command-line
+flag, --<field-with-dashes> (--seed 7), generated from the fields by `cli_parser` so the two
+cannot drift; a flag beats the environment, which beats the default. Two flags keep their
+older short names as well (--label-window, --metric). The data folders are the pipeline's
+(`ingest.paths.PipelinePaths`: FEATURES_DIR, MODELS_DIR, RAW_DIR), not TRAIN_* variables,
+so training and every other stage agree on where the marts and models are; their flags
+still override them for one run. A bad value, from either side, stops the command with a
+message naming the flag and the variable.
+"""
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass, field
+import argparse
 from datetime import date
 from pathlib import Path
+from typing import Annotated, Any, Literal, get_args, get_origin
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 from ingest.dbt_vars import label_window_days
-from ingest.paths import REPO_ROOT
+from ingest.paths import REPO_ROOT, pipeline_paths
+from modeling.candidates import NAMES as MODEL_NAMES
+
+__all__ = ["REPO_ROOT", "TrainSettings", "cli_parser", "default_ground_truth", "parse_args"]
+
+ENV_PREFIX = "TRAIN_"
+# the data folders: PipelinePaths' environment names, never TRAIN_*
+FOLDERS = ("features_dir", "models_dir", "raw_dir")
+# older flag names still accepted beside the generated ones
+SHORT_FLAGS = {"label_window_days": "--label-window", "selection_metric": "--metric"}
 
 
-def _path_from_env(name: str, default: Path) -> Path:
-    return Path(os.environ.get(name, default)).resolve()
+class _KnobsFromEnv(EnvSettingsSource):
+    """TRAIN_* for every field but the data folders, which PipelinePaths reads."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        if field_name in FOLDERS:
+            return None, field_name, False
+        return super().get_field_value(field, field_name)
 
 
-def default_ground_truth() -> Path | None:
-    """$RAW_DIR/ground_truth.parquet, or data/raw's when neither RAW_DIR nor FEATURES_DIR is
-    set (so the truth always belongs to the data the features came from), if it exists."""
-    raw_dir = os.environ.get("RAW_DIR")
-    if raw_dir is None and "FEATURES_DIR" in os.environ:
-        return None
-    path = Path(raw_dir or REPO_ROOT / "data" / "raw") / "ground_truth.parquet"
-    return path.resolve() if path.exists() else None
+class TrainSettings(BaseSettings):
+    """What `python -m modeling.train` needs; each field is a flag and a TRAIN_* variable."""
 
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, frozen=True, extra="forbid")
 
-@dataclass(frozen=True)
-class TrainSettings:
-    """What `python -m modeling.train` needs; every field has a command-line flag."""
-
-    models: tuple[str, ...] = ("lr", "rf", "xgb")
-    seed: int = 42
+    models: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=("lr", "rf", "xgb"),
+        description=f"comma-separated models to compare: {', '.join(MODEL_NAMES)}",
+    )
+    seed: int = Field(default=42, description="random seed")
     # Labels come from dbt's customer_labels; its window must match this (checked). The
-    # default is dbt's own var, so only an explicit --label-window can disagree with it.
-    label_window_days: int = field(default_factory=label_window_days)
-    # Latest fully labelled as-of dates held out: the last for the test report, the ones
-    # before it for choosing the model and the threshold.
-    validation_dates: int = 1
-    selection_metric: str = "pr_auc"
-    # What chooses the model: "cv", the mean of selection_metric over the cross-validation
-    # folds (five later-than-training dates), or "validation", the validation date alone.
+    # default is dbt's own var, so only an explicit value can disagree with it.
+    label_window_days: int = Field(
+        default_factory=label_window_days,
+        ge=1,
+        description="label window in days; must match dbt's label_window_days",
+    )
+    validation_dates: int = Field(
+        default=1,
+        ge=1,
+        description="latest fully labelled as-of dates before the test date held out for "
+        "calibrating and choosing the threshold",
+    )
+    selection_metric: Literal["pr_auc", "roc_auc"] = Field(
+        default="pr_auc", description="metric that chooses the model"
+    )
     # One date is a noisy judge: on UCI's weekly backtests it preferred the forest on all four
     # dates while every fold mean preferred XGBoost (as did 3 of the 4 held-out dates by
-    # ROC-AUC). Falls back to validation when no fold could run.
-    choose_on: str = "cv"
-    # Test on this labelled as-of date instead of the latest one (a backtest).
-    test_as_of: date | None = None
-    features_dir: Path = field(
-        default_factory=lambda: _path_from_env("FEATURES_DIR", REPO_ROOT / "data" / "features")
+    # ROC-AUC).
+    choose_on: Literal["cv", "validation"] = Field(
+        default="cv",
+        description="choose by the metric's mean over the CV folds, or on the validation date "
+        "alone; cv falls back to validation when no fold ran",
     )
-    models_dir: Path = field(
-        default_factory=lambda: _path_from_env("MODELS_DIR", REPO_ROOT / "models")
+    test_as_of: date | None = Field(
+        default=None,
+        description="backtest: report on this labelled as-of date (YYYY-MM-DD), training only "
+        "on what was known by then; unset = the latest labelled date",
     )
-    feast_data_dir: Path | None = None
-    # Expanding-window folds by as-of date for the model comparison (0 = none).
-    cv_folds: int = 5
-    # Rows the models are fitted on, a seeded random sample of the stacked training dates above
-    # this (0 = all). Validation and test always use every row. On the 200k-customer sample
-    # 400k of 1.6M rows cost < 0.002 ROC-AUC and cut fitting ~4x (README, Models).
-    max_train_rows: int = 400_000
-    # The same per cross-validation fold, for training and for validation rows; 0 = all.
-    cv_max_rows: int = 60_000
-    # The sample generator's true probabilities, for the oracle row of the report (optional).
-    # `python -m modeling.train` defaults it to default_ground_truth().
-    ground_truth: Path | None = None
-    # Test rows (sampled) used for permutation importance in the report.
-    permutation_rows: int = 10_000
+    features_dir: Path = Field(
+        default_factory=lambda: pipeline_paths().features_dir,
+        description="dbt's marts (customer_labels), or a backfill's output folder",
+    )
+    models_dir: Path = Field(
+        default_factory=lambda: pipeline_paths().models_dir,
+        description="where models/<version>/ and models/current go",
+    )
+    raw_dir: Path = Field(
+        default_factory=lambda: pipeline_paths().raw_dir,
+        description="the raw log, whose ground_truth.parquet (sample data) feeds the oracle",
+    )
+    feast_data_dir: Path | None = Field(
+        default=None,
+        description="Feast registry and SQLite folder, instead of the yaml's; unset = the yaml's",
+    )
+    cv_folds: int = Field(
+        default=5,
+        ge=0,
+        description="expanding-window folds by as-of date for the comparison; 0 = none",
+    )
+    # On the 200k-customer sample 400k of 1.6M rows cost < 0.002 ROC-AUC and cut fitting ~4x
+    # (docs/PERFORMANCE.md, Training).
+    max_train_rows: int = Field(
+        default=400_000,
+        ge=0,
+        description="fit the models on a seeded sample of this many training rows when there "
+        "are more (validation and test always use every row); 0 = all",
+    )
+    cv_max_rows: int = Field(
+        default=60_000,
+        ge=0,
+        description="the same per cross-validation fold, for training and validation rows; 0 = all",
+    )
+    ground_truth: Path | None = Field(
+        default=None,
+        description="the sample generator's ground_truth.parquet, for the oracle row of the "
+        "report; the command defaults it to RAW_DIR's when that belongs to the marts used",
+    )
+    permutation_rows: int = Field(
+        default=10_000, ge=1, description="test rows (sampled) for permutation importance"
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return init_settings, _KnobsFromEnv(settings_cls)
+
+    @field_validator("models", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(m.strip() for m in value.split(",") if m.strip())
+        return value
+
+    @field_validator("models")
+    @classmethod
+    def _known_models(cls, models: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [m for m in models if m not in MODEL_NAMES]
+        if unknown or not models:
+            raise ValueError(f"unknown model(s) {unknown}; choose from {sorted(MODEL_NAMES)}")
+        return models
+
+    @field_validator("features_dir", "models_dir", "raw_dir", "feast_data_dir", "ground_truth")
+    @classmethod
+    def _absolute(cls, path: Path | None) -> Path | None:
+        return None if path is None else path.resolve()
 
     @property
     def labels_path(self) -> Path:
@@ -73,3 +168,78 @@ class TrainSettings:
         single = self.features_dir / "customer_labels.parquet"
         partitioned = self.features_dir / "customer_labels"
         return partitioned if not single.exists() and partitioned.is_dir() else single
+
+
+def default_ground_truth(settings: TrainSettings) -> Path | None:
+    """raw_dir's ground_truth.parquet, if it exists, unless the marts were moved (flag or
+    FEATURES_DIR) and the raw folder was not: the truth must belong to the data the features
+    came from."""
+    moved = settings.model_fields_set | pipeline_paths().model_fields_set
+    if "features_dir" in moved and "raw_dir" not in moved:
+        return None
+    path = settings.raw_dir / "ground_truth.parquet"
+    return path if path.exists() else None
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def _source(name: str) -> str:
+    """Where a field's value comes from besides its flag, for messages and --help."""
+    return name.upper() if name in FOLDERS else f"{ENV_PREFIX}{name.upper()}"
+
+
+def cli_parser(defaults: TrainSettings) -> argparse.ArgumentParser:
+    """One flag per field (plus SHORT_FLAGS), its help the field's description and the
+    default in force (environment included)."""
+    parser = argparse.ArgumentParser(
+        prog="python -m modeling.train",
+        description="Train and compare Logistic Regression, Random Forest and XGBoost on the "
+        "point-in-time training set from Feast, write models/<version>/ and promote the best "
+        "to models/current if it beats the recency baseline. Every flag can also be set by "
+        f"the environment variable named in its help ({ENV_PREFIX}<FIELD>, or the pipeline's "
+        "data folder variables).",
+        argument_default=argparse.SUPPRESS,  # only what was given overrides the environment
+    )
+    for name, field in TrainSettings.model_fields.items():
+        current = getattr(defaults, name)
+        shown = ",".join(current) if isinstance(current, tuple) else current
+        flags = [_flag(name), *([SHORT_FLAGS[name]] if name in SHORT_FLAGS else [])]
+        choices = get_args(field.annotation) if get_origin(field.annotation) is Literal else None
+        parser.add_argument(
+            *flags,
+            dest=name,
+            choices=choices,
+            metavar=None if choices else name.upper(),
+            help=f"{field.description} (now: {'unset' if shown is None else shown}; env "
+            f"{_source(name)})".replace("%", "%%"),
+        )
+    return parser
+
+
+def _explain(error: ValidationError) -> str:
+    """One line per bad field, naming its flag and its environment variable."""
+    lines = []
+    for problem in error.errors():
+        name = str(problem["loc"][0]) if problem["loc"] else ""
+        where = f"{_flag(name)} / {_source(name)}" if name in TrainSettings.model_fields else name
+        lines.append(f"{where}: {problem['msg']} (got {problem.get('input')!r})")
+    return "; ".join(lines)
+
+
+def parse_args(argv: list[str] | None = None) -> TrainSettings:
+    """The settings of one run: flags over TRAIN_* and the pipeline's folders over defaults."""
+    try:
+        defaults = TrainSettings()
+    except ValidationError as exc:
+        raise SystemExit(f"python -m modeling.train: error: {_explain(exc)}") from None
+    parser = cli_parser(defaults)
+    given = vars(parser.parse_args(argv))
+    try:
+        settings = TrainSettings(**given)
+    except ValidationError as exc:
+        parser.error(_explain(exc))
+    if settings.ground_truth is None and "ground_truth" not in settings.model_fields_set:
+        settings = settings.model_copy(update={"ground_truth": default_ground_truth(settings)})
+    return settings

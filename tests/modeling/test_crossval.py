@@ -94,7 +94,7 @@ def test_the_model_chosen_has_the_best_cv_fold_mean(trained_models):
 
 
 def test_choice_falls_back_to_validation_when_a_model_has_no_fold_mean():
-    from modeling.train import choose_model
+    from modeling.selection import choose_model
 
     def entry(validation: float, cv_mean: float) -> dict:
         return {"validation": {"pr_auc": validation}, "cv": {"pr_auc": {"mean": cv_mean}}}

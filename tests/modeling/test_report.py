@@ -7,8 +7,8 @@ import re
 
 import pandas as pd
 
+from modeling.baselines import oracle
 from modeling.dataset import load_labels
-from modeling.train import _oracle
 
 
 def test_report_exists_and_every_image_it_references_exists(trained_models):
@@ -38,11 +38,12 @@ def test_metrics_have_both_baselines_cross_validation_and_slices(trained_models)
 def test_oracle_scores_the_test_rows_from_the_generators_ground_truth(warehouse):
     labels = load_labels(warehouse.features_dir / "customer_labels.parquet")
     test = labels[labels["as_of_date"] == labels["as_of_date"].max()]
-    oracle = _oracle(warehouse.raw_dir / "ground_truth.parquet", test, 30)
-    assert oracle is not None and oracle["test"]["rows"] == len(test)
-    assert 0.6 < oracle["test"]["roc_auc"] <= 1
+    truth = oracle(warehouse.raw_dir / "ground_truth.parquet", test, 30)
+    assert truth is not None and truth.entry["test"]["rows"] == len(test)
+    assert len(truth.test_scores) == len(test)
+    assert 0.6 < truth.entry["test"]["roc_auc"] <= 1
     # truth that does not cover the rows gives no oracle rather than a wrong one
     partial = pd.read_parquet(warehouse.raw_dir / "ground_truth.parquet").iloc[:10]
     path = warehouse.raw_dir.parent / "partial_truth.parquet"
     partial.to_parquet(path)
-    assert _oracle(path, test, 30) is None
+    assert oracle(path, test, 30) is None

@@ -26,10 +26,17 @@ def test_promoted_artifact_loads_and_matches_the_feature_service(trained_models,
     assert {"roc_auc", "pr_auc", "f1", "brier", "log_loss"} <= set(meta["metrics"])
     metrics = json.loads((trained_models / "current" / "metrics.json").read_text())
     assert metrics["gate"]["passed"] is True
-    assert (
-        metrics["models"]["xgb"]["test"]["roc_auc"]
-        > metrics["baselines"]["recency"]["test"]["roc_auc"] - 0.05
-    )
+
+
+def test_the_promoted_model_beats_recency_on_the_held_out_date(trained_models):
+    """No tolerance: on the held-out test date the model must rank better than recency alone
+    by both ROC-AUC and PR-AUC (the gate checks only the selection metric). On the session's
+    sample the margins are far above the noise of one date (see the report for the figures)."""
+    metrics = json.loads((trained_models / "current" / "metrics.json").read_text())
+    model = metrics["models"][metrics["chosen"]]["test"]
+    recency = metrics["baselines"]["recency"]["test"]
+    for metric in ("roc_auc", "pr_auc"):
+        assert model[metric] > recency[metric], (metric, model[metric], recency[metric])
 
 
 def test_loading_refuses_a_mismatched_feature_list(trained_models, feature_store, tmp_path):

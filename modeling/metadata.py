@@ -1,0 +1,84 @@
+"""Step 6 of a training run: metadata.json, what a promoted model says about itself.
+
+Serving reads the version, the FeatureService and its fields (save_artifact adds their
+fingerprint, so a changed service is caught at load), the threshold and the label window;
+people read where it came from: the dates and rows it saw, its test metrics, the seed, a
+fingerprint of the training frame, library versions and the git commit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+from datetime import UTC, datetime
+from importlib import metadata as importlib_metadata
+from pathlib import Path
+
+import pandas as pd
+
+from modeling.dataset import LABEL
+from modeling.fitting import FittedModel
+from modeling.training_set import TrainingSet
+
+LIBRARIES = ("scikit-learn", "xgboost-cpu", "feast", "pandas", "numpy", "skops", "duckdb")
+
+
+def data_fingerprint(frame: pd.DataFrame) -> str:
+    hashed = pd.util.hash_pandas_object(frame, index=False).values
+    return hashlib.sha256(hashed.tobytes()).hexdigest()[:16]
+
+
+def git_commit() -> str | None:
+    try:
+        return subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=Path(__file__).parent,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
+def library_versions() -> dict[str, str]:
+    found = {}
+    for name in LIBRARIES:
+        try:
+            found[name] = importlib_metadata.version(name)
+        except importlib_metadata.PackageNotFoundError:
+            continue
+    return found
+
+
+def model_metadata(
+    version: str, model: FittedModel, data: TrainingSet, window: int, seed: int
+) -> dict:
+    spec, train, valid = data.spec, data.train, data.valid
+    return {
+        "version": version,
+        "model": model.key,
+        "model_name": model.name,
+        "trained_at": datetime.now(UTC).isoformat(),
+        "feature_service": spec.service,
+        "features": [{"name": n, "type": t} for n, t in spec.types.items()],
+        "label": LABEL,
+        "label_window_days": window,
+        "as_of_range": {
+            "train": [str(train["as_of_date"].min()), str(train["as_of_date"].max())],
+            "validation": [str(valid["as_of_date"].min()), str(valid["as_of_date"].max())],
+            "test": str(data.test_date),
+        },
+        "rows": {
+            "train": len(train),
+            "train_fitted": len(data.fit_rows),
+            "validation": len(valid),
+            "test": len(data.test),
+        },
+        "threshold": model.threshold,
+        "metrics": model.entry["test"],
+        "seed": seed,
+        "data_fingerprint": data_fingerprint(data.frame),
+        "libraries": library_versions(),
+        "git_commit": git_commit(),
+    }
