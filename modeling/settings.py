@@ -1,7 +1,7 @@
 """Settings of the training app: one pydantic-settings object, read once per run.
 
 Every field has an environment variable, TRAIN_<FIELD> (TRAIN_SEED=7), and a command-line
-flag, --<field-with-dashes> (--seed 7), generated from the fields by `cli_parser` so the two
+flag, --<field-with-dashes> (--seed 7), generated from the fields by `add_flags` so the two
 cannot drift; a flag beats the environment, which beats the default. Two flags keep their
 older short names as well (--label-window, --metric). The data folders are the pipeline's
 (`ingest.paths.PipelinePaths`: FEATURES_DIR, MODELS_DIR, RAW_DIR), not TRAIN_* variables,
@@ -31,7 +31,14 @@ from ingest.dbt_vars import label_window_days
 from ingest.paths import REPO_ROOT, pipeline_paths
 from modeling.candidates import NAMES as MODEL_NAMES
 
-__all__ = ["REPO_ROOT", "TrainSettings", "cli_parser", "default_ground_truth", "parse_args"]
+__all__ = [
+    "REPO_ROOT",
+    "TrainSettings",
+    "add_flags",
+    "default_ground_truth",
+    "from_environment",
+    "from_flags",
+]
 
 ENV_PREFIX = "TRAIN_"
 # the data folders: PipelinePaths' environment names, never TRAIN_*
@@ -190,18 +197,10 @@ def _source(name: str) -> str:
     return name.upper() if name in FOLDERS else f"{ENV_PREFIX}{name.upper()}"
 
 
-def cli_parser(defaults: TrainSettings) -> argparse.ArgumentParser:
-    """One flag per field (plus SHORT_FLAGS), its help the field's description and the
-    default in force (environment included)."""
-    parser = argparse.ArgumentParser(
-        prog="python -m modeling.train",
-        description="Train and compare Logistic Regression, Random Forest and XGBoost on the "
-        "point-in-time training set from Feast, write models/<version>/ and promote the best "
-        "to models/current if it beats the recency baseline. Every flag can also be set by "
-        f"the environment variable named in its help ({ENV_PREFIX}<FIELD>, or the pipeline's "
-        "data folder variables).",
-        argument_default=argparse.SUPPRESS,  # only what was given overrides the environment
-    )
+def add_flags(parser: argparse.ArgumentParser, defaults: TrainSettings) -> None:
+    """One flag per field (plus SHORT_FLAGS), its help the field's description and the value
+    in force (environment included). Only flags given override: argument_default SUPPRESS."""
+    parser.argument_default = argparse.SUPPRESS
     for name, field in TrainSettings.model_fields.items():
         current = getattr(defaults, name)
         shown = ",".join(current) if isinstance(current, tuple) else current
@@ -215,7 +214,6 @@ def cli_parser(defaults: TrainSettings) -> argparse.ArgumentParser:
             help=f"{field.description} (now: {'unset' if shown is None else shown}; env "
             f"{_source(name)})".replace("%", "%%"),
         )
-    return parser
 
 
 def _explain(error: ValidationError) -> str:
@@ -228,13 +226,17 @@ def _explain(error: ValidationError) -> str:
     return "; ".join(lines)
 
 
-def parse_args(argv: list[str] | None = None) -> TrainSettings:
-    """The settings of one run: flags over TRAIN_* and the pipeline's folders over defaults."""
+def from_environment(prog: str) -> TrainSettings:
+    """TRAIN_* and the pipeline's folders over the defaults; a bad value exits naming it."""
     try:
-        defaults = TrainSettings()
+        return TrainSettings()
     except ValidationError as exc:
-        raise SystemExit(f"python -m modeling.train: error: {_explain(exc)}") from None
-    parser = cli_parser(defaults)
+        raise SystemExit(f"{prog}: error: {_explain(exc)}") from None
+
+
+def from_flags(parser: argparse.ArgumentParser, argv: list[str] | None) -> TrainSettings:
+    """The settings of one run: the flags of `add_flags` over from_environment()'s values;
+    a bad value exits through parser.error, naming the flag and the variable."""
     given = vars(parser.parse_args(argv))
     try:
         settings = TrainSettings(**given)

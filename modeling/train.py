@@ -17,6 +17,7 @@ training set (`training_set`) → fit (`fitting`) → baselines (`baselines`) �
 
 from __future__ import annotations
 
+import argparse
 import json
 import logging
 import sys
@@ -39,7 +40,7 @@ from modeling.importance import native_importance, permutation_importance
 from modeling.metadata import model_metadata
 from modeling.report import ReportData, write_report
 from modeling.selection import Gate, choose_model
-from modeling.settings import TrainSettings, parse_args
+from modeling.settings import TrainSettings, add_flags, from_environment, from_flags
 from modeling.summary import cv_protocol, print_comparison, run_metrics
 from modeling.training_set import TrainingSet
 
@@ -222,6 +223,22 @@ def _promote_if_passed(
     print(f"\npromoted {version} → {models_dir / 'current'} ({elapsed:.1f} s)")
     print(f"report: {directory / 'report.html'}")
     return 0
+
+
+def parse_args(argv: list[str] | None = None) -> TrainSettings:
+    """Flags over TRAIN_* variables over defaults: one flag per TrainSettings field."""
+    prog = "python -m modeling.train"
+    defaults = from_environment(prog)
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description="Train and compare Logistic Regression, Random Forest and XGBoost on the "
+        "point-in-time training set from Feast, write models/<version>/ and promote the best "
+        "to models/current if it beats the recency baseline. Every flag can also be set by "
+        "the environment variable named in its help (TRAIN_<FIELD>, or the pipeline's data "
+        "folder variables).",
+    )
+    add_flags(parser, defaults)
+    return from_flags(parser, argv)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -9,7 +9,8 @@ import sys
 import pytest
 
 from ingest.paths import REPO_ROOT
-from modeling.settings import TrainSettings, parse_args
+from modeling.settings import TrainSettings
+from modeling.train import parse_args
 
 
 @pytest.fixture(autouse=True)
