@@ -28,8 +28,8 @@ from pathlib import Path
 
 import duckdb
 
-from bench import services
 from feature_repo.contract import mart_columns
+from tests.support import services
 
 
 # ---- data ------------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from modeling.settings import TrainSettings
 from modeling.train import run as train
 
 ONLINE_RETAIL = REPO_ROOT.parent / "shared" / "data" / "online_retail.csv.gz"
-# as-of dates of the reference protocol (DESIGN.md): each scored by a model trained only on
+# as-of dates of the reference protocol: each scored by a model trained only on
 # what was known by then
 ONLINE_RETAIL_TEST_DATES = ("2011-06-30", "2011-08-31", "2011-09-30", "2011-10-31")
 ONLINE_RETAIL_MONTH_ENDS = [
@@ -31,7 +31,7 @@ ONLINE_RETAIL_WEEKLY = sorted(
     set(ONLINE_RETAIL_MONTH_ENDS)
     | {d.strftime("%Y-%m-%d") for d in pd.date_range("2010-12-05", "2011-11-30", freq="7D")}
 )
-REFERENCES = {  # DESIGN.md, measured on this machine with the same protocol
+REFERENCES = {  # the reference models, measured on this machine with the same protocol
     "recency only": {"roc_auc": 0.655, "pr_auc": 0.393},
     "BG/NBD": {"roc_auc": 0.732, "pr_auc": 0.585},
     "gradient boosting, one window": {"roc_auc": 0.710, "pr_auc": 0.559},
@@ -142,7 +142,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="python -m bench.model_quality",
         description="Model quality on the sample (vs the oracle) and on UCI Online Retail "
-        "(vs DESIGN.md's reference points).",
+        "(vs the reference points in bench/model_quality.py).",
     )
     parser.add_argument("--customers", type=int, default=20000, help="sample size (%(default)s)")
     parser.add_argument("--skip-sample", action="store_true")

@@ -94,7 +94,7 @@ def _training(d: dict) -> list[str]:
         lines += [
             f"| **mean** | | **{mean['roc_auc']:.4f}** | **{mean['pr_auc']:.4f}** | |",
             "",
-            "| reference (DESIGN.md, same protocol) | ROC-AUC | PR-AUC | our mean ROC ratio |",
+            "| reference (bench/model_quality.py, same protocol) | ROC-AUC | PR-AUC | our mean ROC ratio |",
             "|---|---|---|---|",
         ]
         for name, ref in retail["references"].items():

@@ -49,8 +49,8 @@ from typing import Any
 import httpx
 import pandas as pd
 
-from bench.services import free_port, redis_server, wait_until_ready
 from ingest.paths import REPO_ROOT
+from tests.support.services import free_port, redis_server, wait_until_ready
 
 LUA = r"""
 local ids = {%(ids)s}

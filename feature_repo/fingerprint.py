@@ -30,7 +30,7 @@ Fields = Sequence[tuple[str, str]]  # (feature name, Feast dtype), in FeatureSer
 
 def service_fields(store: FeatureStore, name: str = FEATURE_SERVICE) -> list[tuple[str, str]]:
     """(name, dtype) of every feature of the registered FeatureService, in its order."""
-    service = store.get_feature_service(name)
+    service = store.get_feature_service(name, allow_cache=True)
     return [
         (field.name, str(field.dtype))
         for projection in service.feature_view_projections

@@ -34,8 +34,10 @@ from feast import FeatureStore
 from tqdm import tqdm
 
 from feature_repo.fast_write import write_rows
+from feature_repo.fingerprint import check_current_model
 from feature_repo.online_layout import ensure_online_tables
 from feature_repo.store import feature_service, open_store
+from ingest.paths import pipeline_paths
 
 log = logging.getLogger("feature_repo.materialize")
 
@@ -129,7 +131,11 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    report = materialize_latest(open_store(), full=args.full)
+    store = open_store()
+    report = materialize_latest(store, full=args.full)
+    problem = check_current_model(store, pipeline_paths().models_dir)
+    if problem:
+        log.warning(problem)
     print(
         f"materialized {report.customers:,} customers ({report.unchanged:,} unchanged) "
         f"with features as of {report.as_of} in {report.seconds:.1f} s"

@@ -16,6 +16,7 @@ from feast import FeatureStore
 
 from feature_repo.contract import FEATURE_SERVICE
 from feature_repo.fingerprint import service_fields
+from feature_repo.store import feature_service
 from ingest.dbt_vars import label_window_days as dbt_label_window_days
 
 LABEL = "repeat_30d"
@@ -53,7 +54,7 @@ def load_labels(labels_path: Path) -> pd.DataFrame:
 def training_frame(store: FeatureStore, labels: pd.DataFrame) -> pd.DataFrame:
     """Labels joined point-in-time to the FeatureService's features (one row per label)."""
     entity_df = labels[["customer_id", "event_timestamp", "as_of_date", LABEL]]
-    service = store.get_feature_service(FEATURE_SERVICE)
+    service = feature_service(store)
     frame = store.get_historical_features(entity_df=entity_df, features=service).to_df()
     if len(frame) != len(entity_df):
         raise RuntimeError(

@@ -13,6 +13,7 @@ COMMANDS = [
     "api",  # its parser lives in api/server.py
     "ingest.generate",
     "ingest.load",
+    "ingest.holidays",
     "feature_repo.materialize",
     "feature_repo.lookup",
     "modeling.train",

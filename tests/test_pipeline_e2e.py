@@ -20,8 +20,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from bench.services import free_port
 from tests.conftest import REPO_ROOT, run
+from tests.support.services import free_port
 
 pytestmark = pytest.mark.slow
 

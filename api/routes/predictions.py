@@ -22,7 +22,6 @@ from api.scoring import json_bytes, not_found_message, predict_customers, score_
 from api.serving import Serving
 from api.settings import Settings
 from api.validation import StrictJsonRoute, json_safe
-from feature_repo.lookup import InvalidCustomerId, normalize_customer_id
 
 FeatureValues = feature_values_model()
 
@@ -77,22 +76,6 @@ async def customer_prediction(
     return await _one_async(serving, customer_id, settings)
 
 
-def distinct_customers(customer_ids: list[str]) -> list[str]:
-    """The ids in request order, dropping any that normalises to an id already listed (and
-    repeats of the same invalid text)."""
-    seen: set[tuple[bool, str]] = set()
-    kept = []
-    for raw in customer_ids:
-        try:
-            key = (True, normalize_customer_id(raw))
-        except InvalidCustomerId:
-            key = (False, raw)
-        if key not in seen:
-            seen.add(key)
-            kept.append(raw)
-    return kept
-
-
 @router.post(
     "/batch",
     response_model=BatchResponse,
@@ -108,7 +91,7 @@ def predict_batch(body: BatchRequest, serving: ServingDep, settings: SettingsDep
             f"{len(body.customer_ids)} ids in one batch; the limit is {settings.batch_max} "
             "(API_BATCH_MAX): split the list",
         )
-    items = predict_customers(serving, distinct_customers(body.customer_ids), settings)
+    items = predict_customers(serving, body.customer_ids, settings)
     for item in items:  # an invalid id is echoed as sent: it may not even be encodable
         item["customer_id"] = json_safe(item["customer_id"])
     body_out = {

@@ -20,8 +20,8 @@ from fastapi.testclient import TestClient
 
 from api.main import create_app
 from api.settings import Settings
-from bench.services import free_port, wait_until_ready
 from tests.conftest import REPO_ROOT
+from tests.support.services import free_port, wait_until_ready
 
 ADMIN_TOKEN = "test-admin-token-0123456789"
 CHROMIUM = Path("/usr/bin/chromium")

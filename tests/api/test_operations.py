@@ -13,11 +13,11 @@ from pydantic import ValidationError
 import api.routes.predictions
 from api.main import create_app
 from api.settings import Settings
-from bench.services import free_port
 from feature_repo.materialize import materialize_latest
 from feature_repo.store import open_store
 from tests.api.conftest import ADMIN_TOKEN, copy_models
 from tests.conftest import redis_server
+from tests.support.services import free_port
 
 
 def test_model_card(client, trained_models):

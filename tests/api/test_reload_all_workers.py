@@ -16,9 +16,9 @@ import httpx
 import psutil
 import pytest
 
-from bench.services import free_port, wait_until_ready
 from tests.api.conftest import ADMIN_TOKEN, copy_models
 from tests.conftest import REPO_ROOT
+from tests.support.services import free_port, wait_until_ready
 
 pytestmark = pytest.mark.slow
 

@@ -15,8 +15,8 @@ import time
 import httpx
 import psutil
 
-from bench.services import free_port, wait_until_ready
 from tests.conftest import REPO_ROOT
+from tests.support.services import free_port, wait_until_ready
 
 
 def _listening_sockets(port: int) -> set[int]:

@@ -23,10 +23,10 @@ import pyspark
 import pytest
 
 from backfill.spec import FEATURES_MODEL, LABELS_MODEL, contract
-from bench.services import free_port
 from ingest.paths import REPO_ROOT
 from tests.backfill.compare import read_backfill, value_differences
 from tests.backfill.conftest import PINNED_NOW, SMALL_GRID
+from tests.support.services import free_port
 
 SPARK_HOME = Path(pyspark.__file__).parent
 

@@ -91,7 +91,7 @@ def test_feast_serves_the_backfill_rows_point_in_time(backfill_output, tmp_path)
     backfill = read_backfill(backfill_output / FEATURES_MODEL).to_pandas()
     wanted = backfill.merge(frame[["customer_id", "as_of_date"]], on=["customer_id", "as_of_date"])
     assert len(wanted) == len(frame), "a label row has no backfill feature row"
-    floats = {c.name for c in contract(FEATURES_MODEL) if c.duckdb_type == "double"}
+    floats = {c.name for c in contract(FEATURES_MODEL) if c.data_type == "double"}
     problems = value_differences(
         wanted, frame, ["customer_id", "as_of_date", *names], floats, limit=3
     )

@@ -26,10 +26,10 @@ import redis
 from fastapi.testclient import TestClient
 
 from api.main import create_app
-from bench.services import free_port, wait_until_ready
 from feature_repo.materialize import materialize_latest
 from feature_repo.store import open_store
 from tests.conftest import REPO_ROOT
+from tests.support.services import free_port, wait_until_ready
 
 pytestmark = pytest.mark.slow
 

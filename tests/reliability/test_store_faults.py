@@ -21,10 +21,10 @@ import httpx
 import psutil
 import pytest
 
-from bench.services import free_port, wait_until_ready
 from feature_repo.online_reader import OnlineReader
 from feature_repo.store import open_store
 from tests.conftest import REPO_ROOT
+from tests.support.services import free_port, wait_until_ready
 
 pytestmark = pytest.mark.slow
 
