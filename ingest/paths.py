@@ -6,7 +6,7 @@ Every package (ingest, feature_repo, modeling, api, backfill) and bench/tests fi
 nowhere else; moving this file is the one change that moves them all.
 
 The data folders are the pipeline's one settings object (``pipeline_paths()``), read from the
-same environment variables dbt's ``profiles.yml`` reads (RAW_DIR, DUCKDB_PATH, FEATURES_DIR),
+same environment variables dbt's ``profiles.yml`` reads (RAW_DIR, DUCKDB_PATH, FEATURES_DIR; MODELS_DIR and SCORES_DIR beside them),
 so Python and dbt can never disagree about where the raw log, the warehouse and the marts are.
 Relative values are relative to the checkout, as they are for dbt run from it.
 """
@@ -31,8 +31,9 @@ class PipelinePaths(BaseSettings):
     duckdb_path: Path = REPO_ROOT / "data" / "warehouse.duckdb"
     features_dir: Path = REPO_ROOT / "data" / "features"
     models_dir: Path = REPO_ROOT / "models"
+    scores_dir: Path = REPO_ROOT / "data" / "scores"
 
-    @field_validator("raw_dir", "duckdb_path", "features_dir", "models_dir")
+    @field_validator("raw_dir", "duckdb_path", "features_dir", "models_dir", "scores_dir")
     @classmethod
     def _anchor_at_checkout(cls, value: Path) -> Path:
         return (REPO_ROOT / value).resolve()

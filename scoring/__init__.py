@@ -1,0 +1,1 @@
+"""Every customer scored: the batch twin of the API's per-request scoring (`python -m scoring`)."""
