@@ -6,8 +6,9 @@ Every package (ingest, feature_repo, modeling, api, backfill) and bench/tests fi
 nowhere else; moving this file is the one change that moves them all.
 
 The data folders are the pipeline's one settings object (``pipeline_paths()``), read from the
-same environment variables dbt's ``profiles.yml`` reads (RAW_DIR, DUCKDB_PATH, FEATURES_DIR; MODELS_DIR and SCORES_DIR beside them),
-so Python and dbt can never disagree about where the raw log, the warehouse and the marts are.
+same environment variables dbt's ``profiles.yml`` reads (RAW_DIR, DUCKDB_PATH, FEATURES_DIR;
+MODELS_DIR and SCORES_DIR beside them), so Python and dbt can never disagree about where the
+raw log, the warehouse and the marts are.
 Relative values are relative to the checkout, as they are for dbt run from it.
 """
 

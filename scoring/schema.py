@@ -1,7 +1,8 @@
 """The customer_scores table: one row per customer per as-of date, what the marketing team acts on.
 
-Written by `python -m scoring` (and its Spark twin) to ``<SCORES_DIR>/customer_scores.parquet`` (``ingest.paths.pipeline_paths().scores_dir``, default data/scores)
-(the latest as-of date) and kept per as-of date under
+Written by `python -m scoring` (and its Spark twin) to ``<SCORES_DIR>/customer_scores.parquet``
+(the latest as-of date; SCORES_DIR is ``ingest.paths.pipeline_paths().scores_dir``, default
+data/scores) and kept per as-of date under
 ``<scores_dir>/snapshots/as_of_date=YYYY-MM-DD/customer_scores.parquet`` (monitoring compares
 those with the outcomes once their label window has closed). Read by GET /audiences through
 DuckDB. This schema is the contract between the writer and every reader: change it here.
@@ -39,4 +40,3 @@ SCHEMA = pa.schema(
         pa.field("scored_at", pa.timestamp("us", tz="UTC"), nullable=False),
     ]
 )
-
