@@ -61,6 +61,10 @@ class Settings(BaseSettings):
     # it), and the fewest customers a group needs before a claim about it gets a verdict
     segment_rates_path: Path | None = None
     insights_min_customers: int = Field(default=100, ge=1, le=1_000_000)
+    # GET /audiences: the customer_scores file (default: SCORES_DIR's customer_scores.parquet,
+    # where `python -m scoring` writes it) and the most customers one page may ask for
+    scores_path: Path | None = None
+    audience_page_max: int = Field(default=500, ge=1, le=10_000)
 
     # used by `python -m api`, the Dockerfile and docker-compose (uvicorn's own flags win)
     host: str = "127.0.0.1"
