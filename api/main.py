@@ -24,7 +24,7 @@ from api.middleware import (
     SecurityHeadersMiddleware,
     configure_logging,
 )
-from api.routes import admin, docs, health, insights, model, predictions, web
+from api.routes import admin, audiences, docs, health, insights, model, predictions, web
 from api.serving import ServingState
 from api.settings import Settings
 from api.validation import invalid_request
@@ -81,6 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         predictions.customers,
         model.router,
         insights.router,
+        audiences.router,
         health.router,
         admin.router,
         web.router,
