@@ -194,8 +194,8 @@ class Snapshot:
             for c in CSV_COLUMNS
         )
         cursor = self.con.cursor()
-        reader = cursor.execute(
-            f"select {select} from scores{clause} {_order_by(sort, descending)}", params
+        reader = cursor.sql(
+            f"select {select} from scores{clause} {_order_by(sort, descending)}", params=params
         ).to_arrow_reader(rows_per_batch)
 
         def batches() -> Iterator[bytes]:
