@@ -8,7 +8,8 @@ then turns raw feature rows (dicts as Feast returns them) into the model matrix 
 numpy operations (35 µs a row). The rest is the libraries' own or shared:
 
 - the raw score: XGBoost's `Booster.inplace_predict` (what `XGBClassifier.predict_proba`
-  calls, without its per-call validation), else the estimator's `predict_proba`;
+  calls, without its per-call validation), a forest's modeling.forest_paths (the walk its
+  explanations use), else the estimator's `predict_proba`;
 - the calibrator: the isotonic thresholds with np.interp (what IsotonicRegression.predict
   does through scipy's interp1d, ten times dearer per call);
 - the reasons: modeling.explain.Explainer, the one implementation per model kind, with
@@ -42,10 +43,10 @@ from modeling.explain import (
     XGBOOST_SHAP,
     Explainer,
     Explanation,
-    forest_path_deltas,
     iteration_range,
     method_for,
 )
+from modeling.forest_paths import forest_paths
 
 # how close the fast path must come to the libraries on the probe rows
 PROBABILITY_TOLERANCE = 1e-9
@@ -298,6 +299,8 @@ def _raw_score(estimator: Any) -> Callable[[np.ndarray], np.ndarray]:
             )
 
         return xgboost
+    if type(estimator).__name__ == "RandomForestClassifier":
+        return forest_paths(estimator).probability  # 200x cheaper than predict_proba a row
     return lambda matrix: estimator.predict_proba(matrix)[:, 1]
 
 
@@ -366,11 +369,20 @@ class FastModel:
         numbers, categories = self.preprocessor.inputs(rows)
         matrix = self.preprocessor.transform(numbers, categories)
         probabilities = np.clip(self.calibrator(self.raw_score(matrix)), 0.0, 1.0)
-        values = np.empty((len(rows), len(self.names)), dtype=object)
-        if top > 0:
-            for j, (kind, index) in enumerate(self._value_of):
-                values[:, j] = numbers[:, index] if kind == "n" else categories[index]
+        values = _RawValues(numbers, categories, self._value_of)
         return Scored(probabilities, self.explainer.explain(matrix, values, top))
+
+
+class _RawValues:
+    """values[row, feature] read from (numbers, categories) only for the reasons shown."""
+
+    def __init__(self, numbers: np.ndarray, categories: list[list[str]], value_of: list) -> None:
+        self.numbers, self.categories, self.value_of = numbers, categories, value_of
+
+    def __getitem__(self, key: tuple[int, int]) -> Any:
+        row, feature = key
+        kind, index = self.value_of[feature]
+        return self.numbers[row, index] if kind == "n" else self.categories[index][row]
 
 
 def _check_contributions(estimator: Any, by_column: np.ndarray, matrix: np.ndarray) -> None:
@@ -385,7 +397,9 @@ def _check_contributions(estimator: Any, by_column: np.ndarray, matrix: np.ndarr
         what = "decision_function"
         got = by_column.sum(axis=1)
     elif method == FOREST_TREE_PATHS:  # they sum to the probability minus the base rate
-        _, base = forest_path_deltas(estimator, matrix.shape[1])
+        positive = list(estimator.classes_).index(1)
+        roots = [tree.tree_.value[0, 0] for tree in estimator.estimators_]
+        base = np.mean([root[positive] / root.sum() for root in roots])
         reference = estimator.predict_proba(matrix)[:, 1] - base
         what = "the forest's predict_proba"
         got = by_column.sum(axis=1)
