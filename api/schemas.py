@@ -42,15 +42,32 @@ class Reason(BaseModel):
     direction: Literal["up", "down"]
     method: str = Field(description="how it was computed, e.g. xgboost_tree_shap")
     unit: str = Field(description="log_odds or probability (of the uncalibrated score)")
+    text: str = Field(
+        description="the value in words, from the feature contract",
+        examples=["Last order 83 days ago"],
+    )
+    effect: Literal["raises the chance", "lowers the chance"] = Field(
+        description="the direction in words: the move from the base rate this feature makes"
+    )
 
 
 class Scores(BaseModel):
     probability: float = Field(ge=0, le=1, description="calibrated P(purchase in 30 days)")
-    will_repeat: bool = Field(description="probability ≥ the model's threshold")
-    threshold: float
-    tier: Tier = Field(description="high ≥ API_TIER_HIGH (0.6), medium ≥ API_TIER_MEDIUM (0.3)")
+    will_repeat: bool = Field(description="probability ≥ the model's threshold (tier not low)")
+    threshold: float = Field(description="the model's threshold: below it, low tier, not likely")
+    high_cutoff: float = Field(description="from here on, high tier (GET /model: decision_rule)")
+    tier: Tier = Field(
+        description="high ≥ high_cutoff; medium from threshold to high_cutoff; low < threshold"
+    )
     action: str
-    reasons: list[Reason]
+    decision: str = Field(description="why this tier and verdict, in one sentence")
+    base_rate: float | None = Field(
+        description="a typical customer's probability (the model's mean on validation data); "
+        "reasons move the answer up or down from it; null when the model does not say"
+    )
+    reasons: list[Reason] = Field(
+        description="the largest pushes, never a calendar feature of the as-of date"
+    )
     explanation_method: str
     model_version: str
 
@@ -84,6 +101,15 @@ class FeatureType(BaseModel):
     type: str
 
 
+class DecisionRuleCard(BaseModel):
+    threshold: float = Field(description="the model's threshold: likely to buy again from here")
+    high_cutoff: float = Field(description="high tier from here on (≥ threshold)")
+    high_top_percent: float | None = Field(
+        description="set when the high cut-off is a capacity: the top N % of validation scores"
+    )
+    sentence: str = Field(description="the rule in words, as the web card states it")
+
+
 class ModelCard(BaseModel):
     version: str
     model: str
@@ -96,6 +122,8 @@ class ModelCard(BaseModel):
     metrics: dict[str, Any]
     features: list[FeatureType]
     explanation_method: str
+    decision_rule: DecisionRuleCard
+    base_rate: float | None = Field(description="a typical customer's probability")
 
 
 class Health(BaseModel):

@@ -1,4 +1,7 @@
-"""From feature rows to answers: probability, decision, tier + action, reasons.
+"""From feature rows to answers: probability, decision (tier, verdict, action), reasons.
+
+The decision is modeling.decision's one rule (the batch scorer uses it too); reasons are
+modeling.reasons' words, without calendar features, each a movement from the base rate.
 
 Every entry point scores many rows with ONE model call and ONE explanation call, so a batch of
 1,000 ids costs one online lookup and one pass through the model, not 1,000.
@@ -12,6 +15,7 @@ DataFrame, no model validation per request. The model call is the compiled fast 
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -26,24 +30,71 @@ from api.snapshot import Serving
 from feature_repo.lookup import InvalidCustomerId, normalize_customer_id, reader_for
 from feature_repo.online_reader import OnlineFeatures
 from modeling.artifact import LoadedModel
+from modeling.decision import ACTIONS as ACTIONS  # re-exported: api.serving checks tiers
+from modeling.decision import DecisionRule, decide, decision_rule
 from modeling.explain import explain
+from modeling.reasons import customer_reasons, same_for_everyone
 
 log = logging.getLogger("api.scoring")
 
-ACTIONS = {
-    "high": "Likely to buy again: reward programmes and premium offers.",
-    "medium": "Could go either way: targeted campaigns.",
-    "low": "Unlikely to buy again soon: strong win-back incentives.",
-}
+
+def rule_for(model: LoadedModel, settings: Settings) -> DecisionRule:
+    """The decision rule in force for this model: its threshold, and the high cut-off from
+    API_TIER_HIGH, or from API_TIER_HIGH_TOP_PERCENT over the validation scores' percentiles
+    stored with the model (an older model without them keeps API_TIER_HIGH)."""
+    quantiles = model.metadata.get("score_quantiles")
+    return _rule(
+        round(model.threshold, 6),
+        settings.tier_high,
+        settings.tier_high_top_percent,
+        tuple(quantiles) if isinstance(quantiles, list) else None,
+    )
 
 
-def tier_for(probability: float, settings: Settings) -> str:
-    """The one tier rule (both scoring paths use it): high ≥ tier_high > medium ≥ tier_medium."""
-    if probability >= settings.tier_high:
-        return "high"
-    if probability >= settings.tier_medium:
-        return "medium"
-    return "low"
+_RULES: dict[tuple, DecisionRule] = {}
+
+
+def _rule(threshold: float, high: float, top: float | None, scores: tuple | None) -> DecisionRule:
+    key = (threshold, high, top, scores)
+    if key not in _RULES:
+        _RULES.clear()  # one model at a time: keep only the rule in force
+        _RULES[key] = decision_rule(threshold, high, top, scores)
+    return _RULES[key]
+
+
+def base_rate_for(model: LoadedModel) -> float | None:
+    """What a typical customer scores: the mean calibrated probability on validation data
+    (metadata `base_rate`, written at training); for older models the test set's share of
+    repeaters (metrics.positive_rate: a calibrated model's mean); else None."""
+    meta = model.metadata
+    for value in (meta.get("base_rate"), (meta.get("metrics") or {}).get("positive_rate")):
+        if isinstance(value, (int, float)) and math.isfinite(value) and 0 <= value <= 1:
+            return round(float(value), 6)
+    return None
+
+
+def _asked(settings: Settings) -> int:
+    """Reasons to ask explain for, so `top_reasons` remain once calendar features are dropped."""
+    top = settings.top_reasons
+    return top + len(same_for_everyone()) if top > 0 else 0
+
+
+def _answer(
+    p: float, rule: DecisionRule, base_rate: float | None, reasons: list[dict], method: str
+) -> dict[str, Any]:
+    decision = decide(p, rule)
+    return {
+        "probability": p,
+        "will_repeat": decision.will_repeat,
+        "threshold": rule.threshold,
+        "high_cutoff": rule.high,
+        "tier": decision.tier,
+        "action": decision.action,
+        "decision": decision.explanation,
+        "base_rate": base_rate,
+        "reasons": reasons,
+        "explanation_method": method,
+    }
 
 
 def score_frame(model: LoadedModel, frame: pd.DataFrame, settings: Settings) -> list[Scores]:
@@ -51,24 +102,16 @@ def score_frame(model: LoadedModel, frame: pd.DataFrame, settings: Settings) -> 
     if frame.empty:
         return []
     probabilities = model.predict_proba(frame)
-    explanations = explain(model, frame, top=settings.top_reasons)
-    threshold = round(model.threshold, 6)  # stored as float32: 0.3714 not 0.37139999…
+    explanations = explain(model, frame, top=_asked(settings))
+    rule, base_rate = rule_for(model, settings), base_rate_for(model)
     results = []
-    for probability, explanation in zip(probabilities, explanations, strict=True):
+    rows = frame.to_dict("records")
+    for probability, explanation, row in zip(probabilities, explanations, rows, strict=True):
         p = round(float(probability), 6)
-        tier = tier_for(p, settings)
-        results.append(
-            Scores(
-                probability=p,
-                will_repeat=p >= threshold,
-                threshold=threshold,
-                tier=tier,
-                action=ACTIONS[tier],
-                reasons=[Reason(**vars(r)) for r in explanation.reasons],
-                explanation_method=explanation.method,
-                model_version=model.version,
-            )
-        )
+        reasons = customer_reasons(explanation.reasons, row, settings.top_reasons)
+        answer = _answer(p, rule, base_rate, reasons, explanation.method)
+        answer["reasons"] = [Reason(**r) for r in reasons]
+        results.append(Scores(**answer, model_version=model.version))
     return results
 
 
@@ -96,27 +139,17 @@ def score_rows(
     model, fast = serving.model, serving.fast
     if fast is None:
         return [s.model_dump() for s in score_frame(model, _frame(model, rows), settings)]
-    scored = fast.score(rows, top=settings.top_reasons)
-    threshold = round(model.threshold, 6)
+    scored = fast.score(rows, top=_asked(settings))
+    rule, base_rate = rule_for(model, settings), base_rate_for(model)
     version = model.version
     results = []
-    for probability, explanation in zip(
-        scored.probabilities.tolist(), scored.explanations or [], strict=True
+    for probability, explanation, row in zip(
+        scored.probabilities.tolist(), scored.explanations or [], rows, strict=True
     ):
-        p = round(probability, 6)
-        tier = tier_for(p, settings)
-        results.append(
-            {
-                "probability": p,
-                "will_repeat": p >= threshold,
-                "threshold": threshold,
-                "tier": tier,
-                "action": ACTIONS[tier],
-                "reasons": [vars(r).copy() for r in explanation.reasons],
-                "explanation_method": explanation.method,
-                "model_version": version,
-            }
-        )
+        reasons = customer_reasons(explanation.reasons, row, settings.top_reasons)
+        answer = _answer(round(probability, 6), rule, base_rate, reasons, explanation.method)
+        answer["model_version"] = version
+        results.append(answer)
     return results
 
 

@@ -6,10 +6,12 @@ one training promotes into; API_MODELS_DIR overrides it for the API alone.
 Values are validated when the app is created, so a bad setting stops `uvicorn api.main:app`
 before it serves anything, with a message naming the variable, not at the first request.
 
-Tiers (business rule, not a model output): a calibrated probability ≥ API_TIER_HIGH (0.6) is
-"high" (reward programmes and premium offers), ≥ API_TIER_MEDIUM (0.3) is "medium" (targeted
-campaigns), anything lower is "low" (strong win-back incentives). The yes/no `will_repeat`
-uses the model's own threshold from its metadata, chosen on validation data at training time.
+Tiers, verdict and action follow one rule (modeling.decision): below the model's own threshold
+(chosen on validation data at training time) is "low" and not likely to buy again; from the
+threshold up is likely to buy again, "high" from the high cut-off on, "medium" below it. The
+high cut-off is a probability, API_TIER_HIGH (0.6), or a capacity, API_TIER_HIGH_TOP_PERCENT
+("the top N %" of the model's validation scores). API_TIER_MEDIUM is refused: the medium tier
+starts at the model's threshold, so tier and verdict can never disagree.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ingest.paths import pipeline_paths
@@ -39,7 +41,10 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(default=None, description="host:port of a Redis online store")
 
     tier_high: float = Field(default=0.6, gt=0, le=1)
-    tier_medium: float = Field(default=0.3, gt=0, le=1)
+    # when set, the high tier is the top N % of scores instead (overrides tier_high)
+    tier_high_top_percent: float | None = Field(default=None, gt=0, lt=100)
+    # no longer a setting (see the module docstring); kept only to refuse it with a message
+    tier_medium: float | None = Field(default=None, exclude=True)
     # features older than this are served with stale=true (the nightly load plus slack)
     stale_after_hours: float = Field(default=48, gt=0)
     batch_max: int = Field(default=1000, ge=1, le=10_000)
@@ -114,11 +119,13 @@ class Settings(BaseSettings):
             raise ValueError(f"API_FEAST_YAML={path} is not a file")
         return path
 
-    @model_validator(mode="after")
-    def _tiers_are_ordered(self) -> Settings:
-        if not self.tier_medium < self.tier_high:
+    @field_validator("tier_medium")
+    @classmethod
+    def _no_medium_cut_off(cls, value: float | None) -> None:
+        if value is not None:
             raise ValueError(
-                f"API_TIER_MEDIUM ({self.tier_medium}) must be below API_TIER_HIGH "
-                f"({self.tier_high})"
+                "API_TIER_MEDIUM is no longer used: the medium tier starts at the model's "
+                "threshold (so a medium-tier customer is always likely to buy again); unset it "
+                "and set API_TIER_HIGH or API_TIER_HIGH_TOP_PERCENT"
             )
-        return self
+        return None

@@ -6,6 +6,11 @@ them on DuckDB (`contract: {enforced: true}`), Feast's fields are derived from t
 (:mod:`backfill.spec`) and the what-if form its inputs. This reader lives in ``ingest``, the
 lowest layer, because the backfill ships to a Spark cluster with ``ingest`` and must not depend
 on the Feast package.
+
+A column's ``config: {meta: ...}`` (where dbt ≥ 1.10 wants meta, without a warning) carries the
+words that say it to a marketer: ``reason`` (a ``str.format`` template over ``value`` and the
+row's other columns), ``reason_unknown`` (when the value is missing) and
+``same_for_everyone_on_a_date`` (calendar features of the as-of date: never a customer's reason).
 """
 
 from __future__ import annotations
@@ -33,6 +38,23 @@ class Column:
     # the expressions of its `check` constraints, which DuckDB enforces while dbt builds the
     # mart (a failing row stops the build before the Parquet file is written)
     checks: tuple[str, ...] = field(default=(), compare=False)
+    # the column's meta (`config: {meta: ...}`, or a top-level `meta` of older projects)
+    meta: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def reason(self) -> str | None:
+        """The words for a customer's value: a template over `value` and other columns."""
+        return self.meta.get("reason")
+
+    @property
+    def reason_unknown(self) -> str | None:
+        """The words when the value is missing (None: a generic "… not known")."""
+        return self.meta.get("reason_unknown")
+
+    @property
+    def same_for_everyone_on_a_date(self) -> bool:
+        """A calendar feature of the as-of date: the same for every customer scored together."""
+        return bool(self.meta.get("same_for_everyone_on_a_date", False))
 
     @property
     def non_negative(self) -> bool:
@@ -55,6 +77,7 @@ def mart_columns(model: str) -> tuple[Column, ...]:
             c.get("description", "").strip(),
             tuple(c.get("data_tests", [])),
             tuple(k["expression"] for k in c.get("constraints", []) if k.get("type") == "check"),
+            {**c.get("meta", {}), **(c.get("config") or {}).get("meta", {})},
         )
         for c in node["columns"]
     )

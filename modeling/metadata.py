@@ -4,6 +4,11 @@ Serving reads the version, the FeatureService and its fields (save_artifact adds
 fingerprint, so a changed service is caught at load), the threshold and the label window;
 people read where it came from: the dates and rows it saw, its test metrics, the seed, a
 fingerprint of the training frame, library versions and the git commit.
+
+It also describes the model's scores on validation data: `base_rate`, the mean calibrated
+probability (what the answer for a typical customer is; reasons are movements from it), and
+`score_quantiles`, its 101 percentiles (how the API turns a capacity, "the top N %", into a
+probability cut-off: modeling.decision).
 """
 
 from __future__ import annotations
@@ -14,8 +19,10 @@ from datetime import UTC, datetime
 from importlib import metadata as importlib_metadata
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
+from modeling.candidates import raw_proba
 from modeling.dataset import LABEL
 from modeling.fitting import FittedModel
 from modeling.training_set import TrainingSet
@@ -51,6 +58,16 @@ def library_versions() -> dict[str, str]:
     return found
 
 
+def score_summary(model: FittedModel, x_valid: pd.DataFrame) -> dict:
+    """base_rate and score_quantiles of the model's calibrated scores on `x_valid`."""
+    proba = model.calibrator.predict(raw_proba(model.preprocessor, model.estimator, x_valid))
+    proba = np.asarray(proba, dtype=np.float64)
+    return {
+        "base_rate": round(float(proba.mean()), 6),
+        "score_quantiles": [round(float(q), 6) for q in np.quantile(proba, np.linspace(0, 1, 101))],
+    }
+
+
 def model_metadata(
     version: str, model: FittedModel, data: TrainingSet, window: int, seed: int
 ) -> dict:
@@ -76,6 +93,7 @@ def model_metadata(
             "test": len(data.test),
         },
         "threshold": model.threshold,
+        **score_summary(model, data.x_valid),
         "metrics": model.entry["test"],
         "seed": seed,
         "data_fingerprint": data_fingerprint(data.frame),

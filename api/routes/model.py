@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.deps import ServingDep
-from api.schemas import ModelCard
+from api.deps import ServingDep, SettingsDep
+from api.schemas import DecisionRuleCard, ModelCard
+from api.scoring import base_rate_for, rule_for
 from modeling.explain import method_for
 
 router = APIRouter(prefix="/model", tags=["model"])
 
 
 @router.get("")
-def model_card(serving: ServingDep) -> ModelCard:
-    """Version, training dates, held-out metrics, threshold and feature list of the model."""
+def model_card(serving: ServingDep, settings: SettingsDep) -> ModelCard:
+    """Version, training dates, held-out metrics, threshold, feature list, the decision rule
+    (tier, verdict and action from the probability) and the base rate of the model."""
     meta = serving.model.metadata
     return ModelCard(
         version=meta["version"],
@@ -27,4 +29,6 @@ def model_card(serving: ServingDep) -> ModelCard:
         metrics=meta.get("metrics", {}),
         features=meta["features"],
         explanation_method=method_for(serving.model.estimator),
+        decision_rule=DecisionRuleCard(**rule_for(serving.model, settings).as_dict()),
+        base_rate=base_rate_for(serving.model),
     )

@@ -51,32 +51,49 @@ function formatValue(v) {
   return String(v);
 }
 
+const pct = (p) => (p * 100).toFixed(1) + " %";
+
+// The rule every answer follows (GET /model: decision_rule), said once per card.
+function ruleText(result) {
+  const t = pct(result.threshold), h = pct(result.high_cutoff);
+  return result.high_cutoff > result.threshold
+    ? "Tiers: high from " + h + "; medium from the model\u2019s threshold " + t + " to " + h
+      + " (both likely to buy again); low below " + t + " (not likely)."
+    : "Tiers: high from the model\u2019s threshold " + t + " (likely to buy again); low below it.";
+}
+
 function renderResult(container, title, result, meta) {
   const card = document.getElementById("result-template").content.cloneNode(true);
   const field = (name) => card.querySelector('[data-field="' + name + '"]');
   field("title").textContent = title;
   field("tier").textContent = result.tier + " tier";
   field("tier").classList.add(TIER_CLASS[result.tier] || "text-bg-secondary");
-  field("probability").textContent = (result.probability * 100).toFixed(1) + " %";
+  field("probability").textContent = pct(result.probability);
   field("decision").textContent = (result.will_repeat ? "Likely to buy again" : "Not likely to buy again")
-    + " (model threshold " + (result.threshold * 100).toFixed(1) + " %)";
+    + " \u2014 " + result.decision;
   field("action").textContent = result.action;
+  field("rule").textContent = ruleText(result);
   field("meta").textContent = meta;
+  field("base-rate").textContent = result.base_rate === null || result.base_rate === undefined
+    ? "" : "A typical customer: " + pct(result.base_rate) + ". This customer: "
+      + pct(result.probability) + ", because:";
   field("method").textContent = result.reasons.length
-    ? "Method: " + result.explanation_method + " (" + result.reasons[0].unit + ")"
+    ? "Bars: how strongly each reason moves the chance up or down from the typical customer."
     : "No reasons available for this model (" + result.explanation_method + ").";
   const reasons = field("reasons");
   const largest = Math.max(1e-12, ...result.reasons.map((r) => Math.abs(r.contribution)));
   for (const r of result.reasons) {
     const row = el("div", "reason-row");
-    row.appendChild(el("span", "reason-name", r.feature + " = " + formatValue(r.value)));
+    const name = el("span", "reason-name", r.text);
+    name.title = r.feature + " = " + formatValue(r.value) + " (" + r.method + ", "
+      + r.contribution.toFixed(3) + " " + r.unit + ")";
+    row.appendChild(name);
     const track = el("div", "reason-track");
     const bar = el("div", "reason-bar " + r.direction);
     bar.style.width = (50 * Math.abs(r.contribution) / largest).toFixed(1) + "%";
     track.appendChild(bar);
     row.appendChild(track);
-    row.appendChild(el("span", "text-end", (r.direction === "up" ? "raises " : "lowers ")
-      + Math.abs(r.contribution).toFixed(3)));
+    row.appendChild(el("span", "text-end", r.effect));
     reasons.appendChild(row);
   }
   container.replaceChildren(card);
@@ -244,7 +261,9 @@ document.getElementById("batch-download").addEventListener("click", () => {
 callApi("GET", "/model").then((m) => {
   document.getElementById("model-line").textContent = "Model " + m.version + " (" +
     (m.model_name || m.model) + "), trained " + m.trained_at.slice(0, 10) + ", test ROC-AUC " +
-    (m.metrics.roc_auc !== undefined ? m.metrics.roc_auc.toFixed(3) : "n/a") + ".";
+    (m.metrics.roc_auc !== undefined ? m.metrics.roc_auc.toFixed(3) : "n/a") + ". "
+    + m.decision_rule.sentence
+    + (m.base_rate === null ? "" : " A typical customer: " + pct(m.base_rate) + ".");
 }).catch((e) => {
   document.getElementById("model-line").textContent = "No model available: " + e.message;
 });

@@ -34,14 +34,16 @@ def test_get_resource_equals_post(client, known_ids):
 
 
 def test_tiers_follow_the_settings(client, known_ids, api_settings):
+    """high from max(threshold, API_TIER_HIGH); medium from the model's threshold; low below."""
     items = client.post("/predict/batch", json={"customer_ids": known_ids}).json()["items"]
     for item in items:
-        p = item["prediction"]["probability"]
+        pr = item["prediction"]
+        p, threshold = pr["probability"], pr["threshold"]
+        assert pr["high_cutoff"] == max(threshold, api_settings.tier_high)
         expected = (
-            "high" if p >= api_settings.tier_high
-            else "medium" if p >= api_settings.tier_medium else "low"
+            "high" if p >= pr["high_cutoff"] else "medium" if p >= threshold else "low"
         )  # fmt: skip
-        assert item["prediction"]["tier"] == expected
+        assert pr["tier"] == expected
 
 
 def test_unknown_customer_is_404_with_a_message(client):
