@@ -2,9 +2,12 @@
 with parameters only.
 
 The scorer replaces ``customer_scores.parquet`` with an atomic rename, so each version of the
-file is loaded once into an in-memory DuckDB table (a million customers: a top-100 page in a
-few milliseconds, where scanning the Parquet on every request took tens), and loaded again
-when its inode, size or modification time changes; a request never sees half a file. Queries
+file is loaded once into an in-memory DuckDB table, and loaded again when its inode, size or
+modification time changes; a request never sees half a file. The table is stored in the
+default order (probability, highest first) with its few-valued text columns as ENUMs, and a
+page reads its row ids before the rest of its columns: a filtered top-100 page of a million
+customers takes ~10 ms (1 ms of it the page), where the same query on the Parquet, or on a
+plain copy of it, took 200-400 ms on this 2-core machine. Queries
 run on a cursor of that snapshot, so a CSV being streamed keeps its snapshot even when the
 next request has moved on to a newer file.
 
@@ -37,12 +40,19 @@ CHOICE_FILTERS = {
 }
 # bands listed low to high (by the number they band), other values alphabetically
 BAND_ORDER = {"aov_band": "min(avg_order_value)", "recency_band": "min(recency_days)"}
+# stored as DuckDB ENUMs (a few distinct values each): filtering and grouping compare small
+# integers, not strings: 3-5x faster per-tier counts over a million customers
+ENUM_COLUMNS = (
+    "tier", "action", "aov_band", "orders_band", "recency_band", "favourite_category",
+    "preferred_payment_method", "location", "model_version",
+)  # fmt: skip
 SORT_COLUMNS = ("probability", "customer_id", "avg_order_value", "orders_count", "recency_days")
 PAGE_COLUMNS = (
     "customer_id", "probability", "tier", "will_repeat", "action", "reason_1", "reason_2",
     "reason_3", "aov_band", "orders_band", "recency_band", "favourite_category",
     "preferred_payment_method", "location", "avg_order_value", "orders_count", "recency_days",
 )  # fmt: skip
+DEFAULT_SORT = ("probability", True)  # descending
 CSV_COLUMNS = (*PAGE_COLUMNS, "as_of_date", "model_version")
 # a cell starting with one of these is a formula to a spreadsheet (OWASP "CSV injection")
 FORMULA_START = "^[=+\\-@\t\r]"
@@ -113,15 +123,26 @@ class Snapshot:
                     f"{SCORES_FILE} lacks the columns {', '.join(missing)}: it was written by "
                     f"another version of the scorer; {HOW_TO_SCORE}"
                 )
-            select = ", ".join(f'"{f.name}"' for f in SCHEMA)  # names from the contract
-            self.con.execute(
-                f"create table scores as select {select} from read_parquet(?)", [str(path)]
+            self.con.read_parquet(str(path)).create_view("source")
+            for column in ENUM_COLUMNS:  # names from the contract, values from the file
+                self.con.execute(
+                    f"create type {column}_values as enum "
+                    f"(select distinct {column} from source where {column} is not null)"
+                )
+            select = ", ".join(
+                f"{f.name}::{f.name}_values as {f.name}" if f.name in ENUM_COLUMNS else f.name
+                for f in SCHEMA
             )
+            self.con.execute(
+                f"create table scores as select {select} from source {_order_by(*DEFAULT_SORT)}"
+            )
+            self.con.execute("drop view source")
             head = self.con.execute(
                 "select as_of_date, model_version from scores order by as_of_date desc limit 1"
             ).fetchone()
             self.as_of_date: date | None = head[0] if head else None
             self.model_version: str | None = head[1] if head else None
+            self._all_counts: list[tuple] | None = None
             self.values = {
                 name: tuple(
                     v
@@ -146,22 +167,28 @@ class Snapshot:
         self, where: AudienceFilter, sort: str, descending: bool, limit: int, offset: int
     ) -> Page:
         clause, params = where.where()
-        order = _order_by(sort, descending)
+        order = _page_order(sort, descending)
         cursor = self.con.cursor()
         try:
-            counts = cursor.execute(
-                f"select tier, count(*), coalesce(sum(probability), 0) from scores{clause} "
-                "group by tier",
-                params,
-            ).fetchall()
+            counts = self._all_counts if not params else None
+            if counts is None:
+                counts = cursor.execute(
+                    f"select tier, count(*), coalesce(sum(probability), 0) from scores{clause} "
+                    "group by tier",
+                    params,
+                ).fetchall()
+                if not params:  # the whole table's, asked for by every unfiltered page
+                    self._all_counts = counts
             by_tier = {tier: (n, s) for tier, n, s in counts}
             tiers = [TierCount(t, *by_tier.get(t, (0, 0.0))) for t in TIERS]
             total = sum(n for n, _ in by_tier.values())
             rows: list[dict] = []
             if total > offset:
+                # the page's row ids first, from the filter and sort columns alone; then only
+                # those rows' other columns (a top-100 of every column read them all: 5x slower)
                 result = cursor.execute(
-                    f"select {', '.join(PAGE_COLUMNS)} from scores{clause} {order} "
-                    "limit ? offset ?",
+                    f"select {', '.join(PAGE_COLUMNS)} from scores where rowid in "
+                    f"(select rowid from scores{clause} {order} limit ? offset ?) {order}",
                     [*params, limit, offset],
                 )
                 rows = [dict(zip(PAGE_COLUMNS, r, strict=True)) for r in result.fetchall()]
@@ -195,7 +222,7 @@ class Snapshot:
         )
         cursor = self.con.cursor()
         reader = cursor.sql(
-            f"select {select} from scores{clause} {_order_by(sort, descending)}", params=params
+            f"select {select} from scores{clause} {_page_order(sort, descending)}", params=params
         ).to_arrow_reader(rows_per_batch)
 
         def batches() -> Iterator[bytes]:
@@ -219,6 +246,12 @@ def _order_by(sort: str, descending: bool) -> str:
         raise ValueError(f"cannot sort by {sort!r}")
     direction = "desc" if descending else "asc"
     return f"order by {sort} {direction} nulls last, customer_id asc"
+
+
+def _page_order(sort: str, descending: bool) -> str:
+    """The table is stored in the default order, so its row number is that order: a top-N on
+    it reads one column and stops early (1-2 ms over a million rows instead of 5-8)."""
+    return "order by rowid" if (sort, descending) == DEFAULT_SORT else _order_by(sort, descending)
 
 
 class ScoresReader:

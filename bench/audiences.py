@@ -1,0 +1,236 @@
+"""GET /audiences and GET /audiences.csv over a million scored customers, over real HTTP.
+
+    python -m bench.audiences [--customers 1000000] [--duration 20] [--connections 1,8]
+                              [--workers 2] [--csv-customers 100000] [--json FILE]
+
+Writes a customer_scores file of --customers made-up rows (tests/audiences/scores.py: the
+contract's columns, realistic tiers, bands and categories), starts the real server
+(`python -m api`, N workers) reading it through API_SCORES_PATH on a free loopback port, and
+warms every worker (each loads its own in-memory copy of the file on its first request). Then:
+
+- the top-100 page of filtered audiences (wrk, cycling through a dozen filter combinations:
+  tier, probability range, category, spend band, recency band, location, payment method)
+  at each connection count: requests/s and p50/p99/p99.9; goal p99 ≤ 50 ms;
+- the CSV of the ~--csv-customers highest-probability customers (min_probability set to the
+  quantile that selects that many), downloaded whole several times: seconds and MB/s; goal
+  ≤ 5 s for 100,000 customers;
+- the server's RSS (all processes) once warm and after the load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+import pyarrow.compute as pc
+
+from bench.serving import _tree_rss_mb, _wrk
+from ingest.paths import REPO_ROOT
+from tests.audiences.scores import scores_table, write_scores
+from tests.support.services import free_port
+
+# the filtered audiences whose first page is timed (each a marketer's plausible question)
+QUERIES = [
+    {"tier": "high"},
+    {"tier": "high", "favourite_category": "groceries"},
+    {"tier": "high,medium", "location": "Mumbai"},
+    {"tier": "medium", "aov_band": "₹5,000–30,000", "recency_band": "31–90 days"},
+    {"min_probability": 0.45, "max_probability": 0.7, "payment_method": "upi"},
+    {"tier": "low", "recency_band": "over 180 days", "sort": "avg_order_value"},
+    {"favourite_category": ["electronics", "fashion"], "location": "Delhi"},
+    {"tier": "high", "aov_band": "over ₹30,000"},
+    {"recency_band": "0–30 days", "payment_method": "card", "page": 3},
+    {"tier": "medium", "favourite_category": "books", "location": "Pune"},
+    {},
+    {"tier": "low", "sort": "recency_days", "order": "asc"},
+]
+LUA = r"""
+local paths = {%(paths)s}
+local counter = 0
+function init(args)
+  math.randomseed(os.time() + tonumber(tostring({}):sub(8), 16) %% 100000)
+  counter = math.random(#paths)
+end
+function request()
+  counter = counter + 1
+  return wrk.format("GET", paths[(counter %% #paths) + 1])
+end
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    "BENCH_JSON {\"requests\": %%d, \"duration_us\": %%d, \"connect\": %%d, \"read\": %%d, " ..
+    "\"write\": %%d, \"status\": %%d, \"timeout\": %%d, \"p50\": %%d, \"p90\": %%d, " ..
+    "\"p99\": %%d, \"p999\": %%d, \"max\": %%d, \"mean\": %%.1f, \"late\": 0}\n",
+    summary.requests, summary.duration, e.connect, e.read, e.write, e.status, e.timeout,
+    latency:percentile(50), latency:percentile(90), latency:percentile(99),
+    latency:percentile(99.9), latency.max, latency.mean))
+end
+"""
+
+
+def _path(params: dict) -> str:
+    return "/audiences?" + urlencode({"limit": 100, **params}, doseq=True)
+
+
+def _wait_for_audiences(base_url: str, process: subprocess.Popen, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited with {process.returncode}")
+        try:
+            if httpx.get(f"{base_url}/audiences?limit=1", timeout=30).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.25)
+    raise RuntimeError(f"{base_url}/audiences not ready within {seconds} s")
+
+
+def _csv(base_url: str, min_probability: float, repeats: int) -> dict[str, Any]:
+    seconds, rows, size = [], 0, 0
+    for _ in range(repeats):
+        started = time.perf_counter()
+        size = rows = 0
+        with httpx.stream(
+            "GET", f"{base_url}/audiences.csv", params={"min_probability": min_probability},
+            timeout=120,
+        ) as response:  # fmt: skip
+            response.raise_for_status()
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                rows += chunk.count(b"\n")
+        seconds.append(time.perf_counter() - started)
+    return {
+        "customers": rows - 1,
+        "mb": round(size / 1e6, 1),
+        "seconds": {
+            "min": round(min(seconds), 3),
+            "median": round(statistics.median(seconds), 3),
+            "max": round(max(seconds), 3),
+            "n": len(seconds),
+        },
+        "goal": "≤ 5 s for 100,000 customers (issue 16)",
+    }
+
+
+def run(
+    customers: int = 1_000_000,
+    duration: int = 20,
+    connections: tuple[int, ...] = (1, 8),
+    workers: int = 2,
+    csv_customers: int = 100_000,
+    csv_repeats: int = 3,
+) -> dict[str, Any]:
+    result: dict[str, Any] = {"customers": customers, "workers": workers,
+                              "load_before": os.getloadavg()}  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="bench_audiences_") as tmp:
+        started = time.perf_counter()
+        table = scores_table(customers)
+        scores = write_scores(Path(tmp) / "customer_scores.parquet", table)
+        result["write_scores_s"] = round(time.perf_counter() - started, 1)
+        result["scores_file_mb"] = round(scores.stat().st_size / 1e6, 1)
+        probability = table["probability"]
+        threshold = pc.quantile(probability, q=1 - csv_customers / customers)[0].as_py()
+        del table, probability
+        port = free_port()
+        base_url = f"http://127.0.0.1:{port}"
+        env = {**os.environ, "API_SCORES_PATH": str(scores), "API_HOST": "127.0.0.1",
+               "API_PORT": str(port), "API_WORKERS": str(workers)}  # fmt: skip
+        log_path = Path(tmp) / "server.log"
+        with log_path.open("w") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "api"], cwd=REPO_ROOT, env=env, stdout=log,
+                stderr=subprocess.STDOUT,
+            )  # fmt: skip
+        try:
+            _wait_for_audiences(base_url, process, seconds=300)
+            script = Path(tmp) / "audiences.lua"
+            paths = ",".join(json.dumps(_path(q)) for q in QUERIES)
+            script.write_text(LUA % {"paths": paths})
+            # every worker loads its copy on its first request: warm them all first
+            _wrk(base_url, script, connections=max(connections) * 2, duration=5, threads=2)
+            result["rss_mb_warm"] = round(_tree_rss_mb(process.pid), 1)
+            result["page"] = {
+                "queries": [_path(q) for q in QUERIES],
+                "runs": [_wrk(base_url, script, c, duration, threads=2) for c in connections],
+                "goal": "p99 ≤ 50 ms for a filtered top-100 page (issue 16)",
+            }
+            result["csv"] = _csv(base_url, threshold, csv_repeats)
+            result["rss_mb_after"] = round(_tree_rss_mb(process.pid), 1)
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
+        errors = [line for line in log_path.read_text().splitlines() if '"level": "ERROR"' in line]
+        result["server_error_lines"] = len(errors)
+    result["load_after"] = os.getloadavg()
+    return result
+
+
+def _table(result: dict[str, Any]) -> str:
+    lines = [
+        f"{result['customers']:,} scored customers ({result['scores_file_mb']} MB Parquet), "
+        f"{result['workers']} workers; server RSS {result['rss_mb_warm']} MB warm, "
+        f"{result['rss_mb_after']} MB after; error lines in the server log: "
+        f"{result['server_error_lines']}",
+        "",
+        "GET /audiences, filtered top-100 pages "
+        f"({len(result['page']['queries'])} filter combinations):",
+        f"{'conns':>5} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'p99.9 ms':>9} {'errors':>7}",
+    ]
+    for r in result["page"]["runs"]:
+        lat = r["latency_ms"]
+        lines.append(
+            f"{r['connections']:>5} {r['requests_per_s']:>9.1f} {lat['p50']:>8.2f} "
+            f"{lat['p99']:>8.2f} {lat['p999']:>9.2f} {r['errors']:>7}"
+        )
+    csv = result["csv"]
+    s = csv["seconds"]
+    lines += [
+        "",
+        f"GET /audiences.csv: {csv['customers']:,} customers, {csv['mb']} MB in "
+        f"{s['min']}/{s['median']}/{s['max']} s (min/median/max of {s['n']})",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.audiences",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--customers", type=int, default=1_000_000)
+    parser.add_argument("--duration", type=int, default=20, help="seconds per wrk run")
+    parser.add_argument("--connections", default="1,8", help="comma-separated, e.g. 1,8")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--csv-customers", type=int, default=100_000)
+    parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    args = parser.parse_args(argv)
+    result = run(
+        customers=args.customers,
+        duration=args.duration,
+        connections=tuple(int(c) for c in args.connections.split(",")),
+        workers=args.workers,
+        csv_customers=args.csv_customers,
+    )
+    print(_table(result))
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
