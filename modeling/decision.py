@@ -115,7 +115,7 @@ def decide(probability: float, rule: DecisionRule) -> Decision:
         why = f"{p} is at or above the model's threshold {t} and below the high cut-off {h}"
     else:
         why = f"{p} is below the model's threshold {t}"
-    return Decision(tier, likely, ACTIONS[tier], f"{why}: {tier} tier, {VERDICTS[likely].lower()}.")
+    return Decision(tier, likely, ACTIONS[tier], f"{VERDICTS[likely]}: {why} ({tier} tier).")
 
 
 def decide_many(probabilities: np.ndarray, rule: DecisionRule) -> tuple[np.ndarray, np.ndarray]:

@@ -69,8 +69,7 @@ function renderResult(container, title, result, meta) {
   field("tier").textContent = result.tier + " tier";
   field("tier").classList.add(TIER_CLASS[result.tier] || "text-bg-secondary");
   field("probability").textContent = pct(result.probability);
-  field("decision").textContent = (result.will_repeat ? "Likely to buy again" : "Not likely to buy again")
-    + " \u2014 " + result.decision;
+  field("decision").textContent = result.decision; // verdict, why, tier: one sentence
   field("action").textContent = result.action;
   field("rule").textContent = ruleText(result);
   field("meta").textContent = meta;

@@ -63,20 +63,32 @@ def test_calendar_features_are_dropped_and_top_is_kept():
 
 
 def test_vectorised_words_equal_one_at_a_time():
+    """The batch scorer's path (by feature, column at a time) says exactly the API's words,
+    missing values, text columns and a feature absent from the frame included."""
     frame = pd.DataFrame(
         {
-            "recency_days": [83, 5, 12],
-            "mean_gap_days": [47.0, None, 10.0],
-            "recency_gap_ratio": [1.766, None, 1.2],
-            "favourite_category": ["books", None, "toys"],
+            "recency_days": [83, 5, 12, 40],
+            "mean_gap_days": [47.0, None, 10.0, 3.0],
+            "recency_gap_ratio": [1.766, None, 1.2, 13.3],
+            "favourite_category": ["books", None, "toys", "books"],
+            "favourite_category_share": [0.5, 0.2, None, 0.75],
+            "avg_order_value": [31250.4, None, 10.0, 99.5],
         }
     )
-    features = ["recency_gap_ratio", "recency_gap_ratio", "favourite_category"]
-    expected = [
-        reason_text(f, frame.loc[i, f], frame.loc[i].to_dict()) for i, f in enumerate(features)
+    features = [
+        ["recency_gap_ratio", "favourite_category_share", "age", "avg_order_value"],
+        ["recency_gap_ratio", "favourite_category", "avg_order_value", "recency_days"],
+        ["favourite_category", "favourite_category_share", "recency_days", "age"],
     ]
-    assert reason_texts(frame, features) == expected
-    assert expected[0] == "Last order 83 days ago — usually orders every 47 days"
+    for chosen in features:
+        expected = [
+            reason_text(f, frame.loc[i].get(f), frame.loc[i].to_dict())
+            for i, f in enumerate(chosen)
+        ]
+        assert reason_texts(frame, chosen) == expected
+    assert reason_texts(frame, features[0])[0] == (
+        "Last order 83 days ago — usually orders every 47 days"
+    )
 
 
 def test_api_answers_say_reasons_in_words_without_calendar_features(client, known_ids):
