@@ -36,3 +36,13 @@ def snapshot_every_days() -> int:
 def snapshot_count() -> int:
     """As-of dates on the grid before the latest one."""
     return int(dbt_vars()["snapshot_count"])
+
+
+def segment_bands() -> dict[str, list[dict]]:
+    """Per banded column, its bands low to high: ``{"up_to"|"below": bound, "label": words}``,
+    the last with no bound (every other known value). The segment_repeat_rates mart reads the
+    same var, so the insights and the scored customers' bands can never disagree."""
+    return {
+        column: [dict(band) for band in bands]
+        for column, bands in dbt_vars()["segment_bands"].items()
+    }

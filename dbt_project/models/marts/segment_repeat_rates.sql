@@ -2,35 +2,25 @@
     materialized='external',
     location=env_var('FEATURES_DIR', 'data/features') ~ '/segment_repeat_rates.parquet'
 ) }}
-{#- the bands of the numeric dimensions, low to high: (condition, words); a value that meets
-    none of them (null) is 'unknown'. The words are what GET /insights and the team see. -#}
-{%- set bands = {
-    'avg_order_value': [
-        ('avg_order_value <= 1000', 'up to ₹1,000'),
-        ('avg_order_value <= 5000', '₹1,000–5,000'),
-        ('avg_order_value <= 30000', '₹5,000–30,000'),
-        ('avg_order_value > 30000', 'over ₹30,000'),
-    ],
-    'orders_count': [
-        ('orders_count = 1', '1 order'),
-        ('orders_count = 2', '2 orders'),
-        ('orders_count <= 5', '3–5 orders'),
-        ('orders_count <= 10', '6–10 orders'),
-        ('orders_count > 10', 'over 10 orders'),
-    ],
-    'weekend_order_share': [
-        ('weekend_order_share = 0', 'none'),
-        ('weekend_order_share < 0.3', 'under 30 %'),
-        ('weekend_order_share < 0.5', '30 % to 50 %'),
-        ('weekend_order_share >= 0.5', '50 % or more'),
-    ],
-    'holiday_order_share': [
-        ('holiday_order_share = 0', 'none'),
-        ('holiday_order_share < 0.1', 'under 10 %'),
-        ('holiday_order_share < 0.25', '10 % to 25 %'),
-        ('holiday_order_share >= 0.25', '25 % or more'),
-    ],
-} %}
+{#- the bands of the numeric dimensions, low to high, from the var segment_bands (the one
+    definition, shared with the batch scorer): (condition, words); a value that meets none of
+    them (null) is 'unknown'. The words are what GET /insights and the team see. -#}
+{%- set bands = {} %}
+{%- set banded = ['avg_order_value', 'orders_count', 'weekend_order_share',
+                  'holiday_order_share'] %}
+{%- for dimension in banded %}
+{%- set cases = [] %}
+{%- for band in var('segment_bands')[dimension] %}
+{%- if 'up_to' in band %}
+{%- do cases.append((dimension ~ ' <= ' ~ band['up_to'], band['label'])) %}
+{%- elif 'below' in band %}
+{%- do cases.append((dimension ~ ' < ' ~ band['below'], band['label'])) %}
+{%- else %}
+{%- do cases.append((dimension ~ ' is not null', band['label'])) %}
+{%- endif %}
+{%- endfor %}
+{%- do bands.update({dimension: cases}) %}
+{%- endfor %}
 {#- the categorical dimensions: the value is the segment -#}
 {%- set values = ['favourite_category', 'preferred_payment_method', 'location'] %}
 -- The observed repeat rate by segment, per as-of date T whose label window has closed: of
