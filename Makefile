@@ -11,7 +11,7 @@ HOST ?= 0.0.0.0
 PORT ?= 8000
 TIER ?= s
 
-.PHONY: help install lock sample features materialize train pipeline serve demo test test-fast lint format bench clean
+.PHONY: help install lock sample features materialize train score pipeline serve demo test test-fast lint format bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -49,7 +49,10 @@ materialize: install ## feast apply + load the latest features into the online s
 train: install ## train, compare and promote a model to models/current
 	$(BIN)/python -m modeling.train
 
-pipeline: sample features materialize train ## the whole pipeline on data/raw
+score: install ## score every customer of the latest features → data/scores (SCORES_DIR)
+	$(BIN)/python -m scoring
+
+pipeline: sample features materialize train score ## the whole pipeline on data/raw, every customer scored
 
 serve: install ## serve the API and the web form on $(PORT) (2 workers, one socket each)
 	API_HOST=$(HOST) API_PORT=$(PORT) API_WORKERS=2 $(BIN)/python -m api

@@ -24,7 +24,9 @@ from bench.stack import BIN, REPO_ROOT, Stack
 
 TIERS = {"s": 20_000, "m": 200_000, "l": 1_000_000}
 RESULTS_DIR = REPO_ROOT / "bench"
-SECTIONS = ("data", "dbt", "backfill", "feature_store", "training", "serving", "pipeline")
+SECTIONS = (
+    "data", "dbt", "backfill", "feature_store", "training", "serving", "scoring", "pipeline",
+)  # fmt: skip
 
 
 def machine() -> dict:
@@ -101,7 +103,7 @@ def bench_pipeline(customers: int) -> dict:
     return {"customers": customers, "make_pipeline_s": result["seconds"]}
 
 
-def run_tier(tier: str, sections: set[str]) -> dict:
+def run_tier(tier: str, sections: set[str], scoring_customers: int = 1_000_000) -> dict:
     customers = TIERS[tier]
     results: dict = {
         "tier": tier,
@@ -152,6 +154,19 @@ def run_tier(tier: str, sections: set[str]) -> dict:
                 "no cache": serving_run(duration=duration, result_cache=0),
                 "default": serving_run(duration=duration),
             }
+        if "scoring" in sections:
+            # every customer scored with the repo's models/current (run `make pipeline` first)
+            # on a synthetic features file of --customers rows made from data/features
+            from bench.scoring import run as scoring_run
+            from ingest.paths import pipeline_paths
+
+            paths = pipeline_paths()
+            results["scoring"] = scoring_run(
+                scoring_customers,
+                paths.features_dir / "customer_features.parquet",
+                paths.models_dir,
+                Path(tmp),
+            )
         if "pipeline" in sections:
             results["pipeline"] = bench_pipeline(customers)
     return results
@@ -200,6 +215,13 @@ def main(argv: list[str] | None = None) -> None:
         default=",".join(SECTIONS),
         help="comma-separated sections to run (default: all)",
     )
+    parser.add_argument(
+        "--customers",
+        type=int,
+        default=1_000_000,
+        help="customers of the synthetic features file the scoring section scores "
+        "(default: %(default)s, whatever the tier)",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS_DIR, help="where results go")
     parser.add_argument(
         "--update",
@@ -208,7 +230,7 @@ def main(argv: list[str] | None = None) -> None:
         "each section says when it ran",
     )
     args = parser.parse_args(argv)
-    results = run_tier(args.tier, set(args.only.split(",")))
+    results = run_tier(args.tier, set(args.only.split(",")), args.customers)
     if args.update:
         results = merge_results(args.out / "results.json", results)
     write_results(results, args.out)

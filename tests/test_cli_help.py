@@ -17,9 +17,12 @@ COMMANDS = [
     "feature_repo.materialize",
     "feature_repo.lookup",
     "modeling.train",
+    "scoring",
+    "scoring.spark_job",
     "backfill",
     "bench",
     "bench.serving",
+    "bench.scoring",
     "bench.explanations",
     "bench.feature_store",
     "bench.backfill",
@@ -32,7 +35,7 @@ COMMANDS = [
 def test_the_list_names_every_command_module():
     parsers = {
         ".".join(path.relative_to(REPO_ROOT).with_suffix("").parts).removesuffix(".__main__")
-        for folder in ("ingest", "feature_repo", "modeling", "backfill", "bench")
+        for folder in ("ingest", "feature_repo", "modeling", "backfill", "scoring", "bench")
         for path in (REPO_ROOT / folder).rglob("*.py")
         if "argparse.ArgumentParser(" in path.read_text()
     }

@@ -1,0 +1,63 @@
+"""Tier, verdict, action and reasons in words for whole columns, by the API's own rules.
+
+- The decision: modeling.decision's one rule (`decide_many`, the vectorised `decide`), with the
+  rule in force for the model exactly as the API builds it (api.scoring.rule_for: the model's
+  threshold and API_TIER_HIGH or API_TIER_HIGH_TOP_PERCENT over the model's stored score
+  percentiles), so a customer's tier here is the tier the customer card shows.
+- The reasons: the features with the largest pushes, strongest first (ties in feature order,
+  as modeling.explain orders them), never a feature that is the same for every customer on a
+  date (modeling.reasons.same_for_everyone), said in the contract's words
+  (modeling.reasons.reason_texts, the templates the API uses).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from api.scoring import rule_for
+from api.settings import Settings
+from modeling.artifact import LoadedModel
+from modeling.decision import ACTIONS, DecisionRule, decide_many
+from modeling.reasons import reason_texts, same_for_everyone
+
+
+@dataclass(frozen=True)
+class Decider:
+    rule: DecisionRule
+
+    @classmethod
+    def for_model(cls, model: LoadedModel, settings: Settings | None = None) -> Decider:
+        return cls(rule_for(model, settings or Settings()))
+
+    def decide(self, probabilities: np.ndarray) -> dict[str, np.ndarray]:
+        """tier, will_repeat and action for each (rounded) probability."""
+        tiers, will_repeat = decide_many(probabilities, self.rule)
+        actions = pd.Series(tiers).map(ACTIONS).to_numpy(dtype=object)
+        return {"tier": tiers, "will_repeat": will_repeat, "action": actions}
+
+    @staticmethod
+    def reasons(
+        names: tuple[str, ...], pushes: np.ndarray | None, frame: pd.DataFrame, top: int
+    ) -> list[np.ndarray]:
+        """`top` columns of reasons in words; None where fewer features pushed the score."""
+        n = len(frame)
+        columns = [np.full(n, None, dtype=object) for _ in range(top)]
+        if pushes is None or n == 0:
+            return columns
+        hidden = same_for_everyone()
+        strength = np.abs(pushes)
+        strength[:, [i for i, name in enumerate(names) if name in hidden]] = 0.0
+        order = np.argsort(-strength, axis=1, kind="stable")[:, :top]
+        labels = np.asarray(names, dtype=object)
+        rows = np.arange(n)
+        for k in range(order.shape[1]):
+            feature = order[:, k]
+            pushed = strength[rows, feature] > 0
+            if pushed.any():
+                where = np.flatnonzero(pushed)
+                texts = reason_texts(frame.iloc[where], labels[feature[where]])
+                columns[k][where] = np.asarray(texts, dtype=object)
+        return columns
