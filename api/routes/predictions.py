@@ -19,8 +19,8 @@ from api.deps import ServingDep, SettingsDep
 from api.feature_inputs import feature_values_model
 from api.schemas import BatchRequest, BatchResponse, Prediction, PredictRequest, WhatIfPrediction
 from api.scoring import json_bytes, not_found_message, predict_customers, score_features
-from api.serving import Serving
 from api.settings import Settings
+from api.snapshot import Serving
 from api.validation import StrictJsonRoute, json_safe
 
 FeatureValues = feature_values_model()
