@@ -25,7 +25,8 @@ from bench.stack import BIN, REPO_ROOT, Stack
 TIERS = {"s": 20_000, "m": 200_000, "l": 1_000_000}
 RESULTS_DIR = REPO_ROOT / "bench"
 SECTIONS = (
-    "data", "dbt", "backfill", "feature_store", "training", "serving", "scoring", "pipeline",
+    "data", "dbt", "backfill", "feature_store", "training", "serving", "scoring", "audiences",
+    "pipeline",
 )  # fmt: skip
 
 
@@ -167,6 +168,10 @@ def run_tier(tier: str, sections: set[str], scoring_customers: int = 1_000_000) 
                 paths.models_dir,
                 Path(tmp),
             )
+        if "audiences" in sections:  # 1,000,000 made-up scored customers, whatever the tier
+            from bench.audiences import run as audiences_run
+
+            results["audiences"] = audiences_run()
         if "pipeline" in sections:
             results["pipeline"] = bench_pipeline(customers)
     return results
