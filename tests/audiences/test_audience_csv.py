@@ -57,3 +57,14 @@ def test_cells_a_spreadsheet_would_run_are_quoted(tmp_path):
     cells = [r[c] for r in rows for c in CSV_COLUMNS]
     assert not any(cell[:1] in "=+-@" and cell for cell in cells), cells
     assert "'=cmd|' /C calc'!A0" in cells and "'-2" in cells
+
+
+def test_a_csv_being_streamed_keeps_its_file_version_when_the_file_is_replaced(tmp_path):
+    path = write_scores(tmp_path / "customer_scores.parquet", scores_table(3_000))
+    reader = reader_for(path)
+    stream = reader.current().csv_batches(AudienceFilter(), "probability", True, 500)
+    first = next(stream)
+    write_scores(path, scores_table(10, model_version="test-model-2"))
+    assert reader.current().count(AudienceFilter()) == 10  # new requests see the new file
+    rest = b"".join(stream)
+    assert (first + rest).count(b"\n") == 3_001 and b"test-model-2" not in rest

@@ -112,3 +112,14 @@ def test_an_empty_score_file_is_an_empty_audience(tmp_path):
         assert body["total"] == 0 and body["as_of_date"] is None and body["message"]
         assert client.get("/audiences", params={"location": "Pune"}).status_code == 422
         assert client.get("/audiences.csv").text.startswith('"customer_id"')
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["favourite_category=%ff%fe", "tier=%00", "location=%F0%9F%98%80", "limit=1&limit=600",
+     "min_probability=0x1p-2", "offset=1e3", "tier=" + ",".join(["high"] * 5000),
+     "&".join(f"location=L{i}" for i in range(150))],
+)  # fmt: skip
+def test_raw_hostile_query_strings_are_4xx(client, query):
+    response = client.get(f"/audiences?{query}")
+    assert 400 <= response.status_code < 500, response.text
