@@ -26,10 +26,10 @@ from pathlib import Path
 
 import duckdb
 
+from modeling.decision import TIERS
 from scoring.schema import SCHEMA, SCORES_FILE
 
 HOW_TO_SCORE = "run `make score` (or `python -m scoring`) after `make pipeline`"
-TIERS = ("high", "medium", "low")
 # request parameter -> column; each takes any of the values the file holds
 CHOICE_FILTERS = {
     "favourite_category": "favourite_category",

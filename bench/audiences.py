@@ -49,7 +49,7 @@ QUERIES = [
     {"min_probability": 0.45, "max_probability": 0.7, "payment_method": "upi"},
     {"favourite_category": ["electronics", "fashion"], "location": "Delhi"},
     {"tier": "high", "aov_band": "over ₹30,000"},
-    {"recency_band": "0–30 days", "payment_method": "card", "page": 3},
+    {"recency_band": "30 days or less", "payment_method": "card", "page": 3},
     {"tier": "medium", "favourite_category": "books", "location": "Pune"},
     {},
 ]

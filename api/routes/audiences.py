@@ -37,10 +37,11 @@ EXAMPLE = json.loads(EXAMPLE_FILE.read_text(encoding="utf-8"))
 CSV_EXAMPLE = (
     ",".join(f'"{c}"' for c in CSV_COLUMNS)
     + "\n"
-    + '"C0004217",0.912,"high",true,"Reward: invite to the loyalty programme",'
+    + '"C0004217",0.912,"high",true,"Likely to buy again, among the most likely: reward '
+    'programmes and premium offers.",'
     '"Ordered 9 times in the last year","Last order 6 days ago — usually orders every 21 '
     'days","Spends ₹8,400 per order on average","₹5,000–30,000","6–10 orders",'
-    '"0–30 days","groceries","upi","Mumbai",8412.5,9,6,2025-12-01,"20251201T0300-xgboost"\n'
+    '"30 days or less","groceries","upi","Mumbai",8412.5,9,6,2025-12-01,"20251201T0300-xgboost"\n'
 )
 MAX_VALUES = 100  # values per filter
 MAX_VALUE_LENGTH = 200

@@ -1,7 +1,7 @@
 """A customer_scores file as `python -m scoring` writes it (scoring.schema.SCHEMA), made up.
 
 The scorer is built beside /audiences, so its tests and benchmark write their own file:
-realistic rows (a skewed probability, tiers by the API's cut-offs, the mart's band words,
+realistic rows (a skewed probability, tiers by the API's cut-offs, the scorer's band words,
 the generator's categories and payment methods, a few missing attributes) from a seed.
 """
 
@@ -15,33 +15,18 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ingest.contract import CATEGORIES, PAYMENT_METHODS, temp_path_for
+from modeling.decision import ACTIONS
+from scoring.bands import band_labels
 from scoring.schema import SCHEMA
 
 AS_OF = date(2025, 12, 1)
 LOCATIONS = ("Mumbai", "Delhi", "Bengaluru", "Chennai", "Kolkata", "Hyderabad", "Pune")
-AOV_BANDS = ((1000, "up to ₹1,000"), (5000, "₹1,000–5,000"), (30000, "₹5,000–30,000"),
-             (np.inf, "over ₹30,000"))  # fmt: skip
-ORDERS_BANDS = ((1, "1 order"), (2, "2 orders"), (5, "3–5 orders"), (10, "6–10 orders"),
-                (np.iinfo(np.int64).max, "over 10 orders"))  # fmt: skip
-RECENCY_BANDS = ((30, "0–30 days"), (90, "31–90 days"), (180, "91–180 days"),
-                 (np.iinfo(np.int64).max, "over 180 days"))  # fmt: skip
-ACTIONS = {
-    "high": "Reward: invite to the loyalty programme",
-    "medium": "Nudge: a targeted offer in their favourite category",
-    "low": "Win back: a strong incentive to return",
-}
 REASONS = (
     "Last order {r} days ago — usually orders every 40 days",
     "Ordered {o} times in the last year",
     "Spends ₹{a:,.0f} per order on average",
     "Mostly buys {c}",
 )
-
-
-def _band(values: np.ndarray, bands: tuple) -> np.ndarray:
-    edges = np.array([edge for edge, _ in bands])
-    words = np.array([word for _, word in bands], dtype=object)
-    return words[np.searchsorted(edges, values, side="left")]
 
 
 def scores_table(
@@ -76,9 +61,9 @@ def scores_table(
         "reason_1": filled[0],
         "reason_2": filled[1],
         "reason_3": filled[2],
-        "aov_band": _band(aov, AOV_BANDS),
-        "orders_band": _band(orders, ORDERS_BANDS),
-        "recency_band": _band(recency, RECENCY_BANDS),
+        "aov_band": band_labels("avg_order_value", aov),
+        "orders_band": band_labels("orders_count", orders.astype(float)),
+        "recency_band": band_labels("recency_days", recency.astype(float)),
         "favourite_category": category,
         "preferred_payment_method": rng.choice(np.array(PAYMENT_METHODS, dtype=object), customers),
         "location": location,

@@ -18,8 +18,8 @@ FILTERS = [
     ({"favourite_category": "groceries"}, lambda f: f[f.favourite_category == "groceries"]),
     ({"aov_band": ["over ₹30,000", "₹5,000–30,000"]},
      lambda f: f[f.aov_band.isin(["over ₹30,000", "₹5,000–30,000"])]),
-    ({"recency_band": "0–30 days", "location": "Pune", "payment_method": "upi"},
-     lambda f: f[(f.recency_band == "0–30 days") & (f.location == "Pune")
+    ({"recency_band": "30 days or less", "location": "Pune", "payment_method": "upi"},
+     lambda f: f[(f.recency_band == "30 days or less") & (f.location == "Pune")
                  & (f.preferred_payment_method == "upi")]),
 ]  # fmt: skip
 

@@ -18,7 +18,7 @@ HOSTILE = [
     {"location": "Pune' or 1=1 --"},
     {"aov_band": "'; drop table scores; --"},
     {"payment_method": "x" * 5000},
-    {"recency_band": ["0–30 days"] * 3 + ["never"]},
+    {"recency_band": ["30 days or less"] * 3 + ["never"]},
     {"min_probability": "nan"},
     {"min_probability": "inf"},
     {"max_probability": "-0.1"},
