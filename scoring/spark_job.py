@@ -122,8 +122,12 @@ def main(argv: list[str] | None = None) -> int:
         app_name="repeat-purchase-scoring",
         conf={"spark.executorEnv.PYTHONPATH": args.code_path},
     )
+    # the job's functions from the importable module, not this __main__: executors unpickle
+    # them by name (scoring.spark_job.score_partitions), never by value
+    from scoring.spark_job import run as run_job
+
     try:
-        summary = run(spark, args.input, args.model, args.output, args.as_of)
+        summary = run_job(spark, args.input, args.model, args.output, args.as_of)
     except ScoringError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -23,6 +23,7 @@ COMMANDS = [
     "bench",
     "bench.serving",
     "bench.scoring",
+    "bench.audiences",
     "bench.explanations",
     "bench.feature_store",
     "bench.backfill",
