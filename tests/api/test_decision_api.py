@@ -3,10 +3,13 @@ web page state the same cut-offs, and no answer contradicts itself."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from fastapi.testclient import TestClient
 
 from api.main import create_app
+from api.scoring import rule_for
 from modeling.decision import ACTIONS
 
 
@@ -63,3 +66,15 @@ def test_the_page_states_the_rule(client):
     assert "data-tier-medium" not in page
     script = client.get("/static/app.js").text
     assert "decision_rule" in script and "base_rate" in script and "r.text" in script
+
+
+def test_an_older_model_without_score_percentiles_keeps_the_probability_cut_off(
+    client, api_settings
+):
+    model = client.app.state.serving.loaded.model
+    older = replace(model, metadata={**model.metadata, "score_quantiles": None})
+    settings = api_settings.model_copy(update={"tier_high_top_percent": 5.0})
+    assert rule_for(model, settings).top_percent == 5.0
+    rule = rule_for(older, settings)
+    assert rule.top_percent is None
+    assert rule.high == max(round(model.threshold, 6), api_settings.tier_high)

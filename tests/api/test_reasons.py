@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import pandas as pd
 import pytest
 
-from api.scoring import lookup
+from api.scoring import base_rate_for, lookup
 from ingest.mart_contract import mart_columns
 from modeling.explain import explain
 from modeling.reasons import customer_reasons, reason_text, reason_texts, same_for_everyone
@@ -121,3 +122,18 @@ def test_the_sample_model_would_have_used_calendar_features(client, known_ids):
     )
     raw = {r.feature for e in explain(serving.model, frame, top=5) for r in e.reasons}
     assert raw & CALENDAR
+
+
+def test_base_rate_is_stored_at_training_with_a_fallback_for_older_models(client):
+    """Training writes the mean validation probability and 101 score percentiles; a model
+    trained before that falls back to its test positive rate, and to null without one."""
+    model = client.app.state.serving.loaded.model
+    meta = model.metadata
+    assert 0 < meta["base_rate"] < 1 and len(meta["score_quantiles"]) == 101
+    assert meta["score_quantiles"] == sorted(meta["score_quantiles"])
+    assert base_rate_for(model) == round(meta["base_rate"], 6)
+    older = {k: v for k, v in meta.items() if k not in ("base_rate", "score_quantiles")}
+    assert base_rate_for(replace(model, metadata=older)) == round(
+        meta["metrics"]["positive_rate"], 6
+    )
+    assert base_rate_for(replace(model, metadata={**older, "metrics": {}})) is None
