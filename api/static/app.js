@@ -88,10 +88,17 @@ async function busy(name, work) {
   }
 }
 
+// The answer on screen: scrolled to when it starts off screen (below a long form, or above
+// after scrolling down), and given the focus so a screen reader reads it next.
 function reveal(node) {
   const box = node.getBoundingClientRect();
   if (box.top < 0 || box.top > window.innerHeight - 80) {
-    node.scrollIntoView({ block: "start", behavior: "instant" });
+    window.scrollTo({ top: window.scrollY + box.top - 12, behavior: "instant" });
+  }
+  // the focus follows only a request made from the page itself (a button, Enter), never a
+  // page loading itself when its tab opens: arrow keys keep moving between tabs
+  if (node.closest(".tab-pane").contains(document.activeElement)) {
+    node.focus({ preventScroll: true });
   }
 }
 
@@ -288,12 +295,12 @@ async function loadAudience(result) {
   tbody.replaceChildren();
   for (const c of a.customers) {
     const tr = el("tr");
-    tr.appendChild(el("td", "", c.customer_id));
-    tr.appendChild(el("td", "", pct(c.probability)));
+    tr.appendChild(el("td", "id", c.customer_id));
+    tr.appendChild(el("td", "num", pct(c.probability)));
     const tier = el("td");
     tier.appendChild(el("span", "badge " + TIER_CLASS[c.tier], c.tier));
     tr.appendChild(tier);
-    tr.appendChild(el("td", "", c.action));
+    tr.appendChild(el("td", "d-none d-sm-table-cell", c.action));
     tr.appendChild(el("td", "d-none d-md-table-cell small", c.reasons[0] || ""));
     tr.appendChild(el("td", "d-none d-lg-table-cell", c.favourite_category || ""));
     tr.appendChild(el("td", "d-none d-lg-table-cell", c.location || ""));
@@ -434,6 +441,7 @@ $("insights-form").addEventListener("submit", (event) => {
 
 // ---- page: Batch ------------------------------------------------------------------------
 let lastBatch = [];
+let uploaded = { text: null, repeats: 0 }; // the last file's ids and how many repeats it had
 let batchSort = { key: null, descending: false };
 const ID_HEADER = /^(customer[ _-]?id|customer|cust[ _-]?id|client[ _-]?id|id)$/;
 
@@ -476,11 +484,13 @@ function parseIds(text) {
     column: column >= 0 ? csvCells(lines[0])[column] : null };
 }
 
+const repeatsWords = (n) => n + (n === 1 ? " repeated id" : " repeated ids") + " counted once";
+
 function describeParse(parsed) {
   $("batch-parsed").textContent = parsed.ids.length
     ? num(parsed.ids.length) + " distinct ids"
       + (parsed.column ? " from the column \u201c" + parsed.column + "\u201d" : "")
-      + (parsed.repeats ? "; " + parsed.repeats + " repeated ids counted once" : "") + "."
+      + (parsed.repeats ? "; " + repeatsWords(parsed.repeats) : "") + "."
     : "";
 }
 
@@ -490,6 +500,7 @@ $("batch-file").addEventListener("change", async (event) => {
   if (!file) return;
   const parsed = parseIds(await file.text());
   $("batch-ids").value = parsed.ids.join("\n");
+  uploaded = { text: $("batch-ids").value, repeats: parsed.repeats };
   describeParse(parsed);
 });
 
@@ -521,7 +532,7 @@ function drawBatchTable() {
     const tr = el("tr");
     const pr = item.prediction;
     tr.appendChild(el("td", "", item.customer_id));
-    tr.appendChild(el("td", "", pr ? pct(pr.probability) : ""));
+    tr.appendChild(el("td", "num", pr ? pct(pr.probability) : ""));
     const tier = el("td");
     if (pr) tier.appendChild(el("span", "badge " + TIER_CLASS[pr.tier], pr.tier));
     tr.appendChild(tier);
@@ -546,6 +557,7 @@ for (const button of document.querySelectorAll("#batch-table .sort")) {
 $("batch-form").addEventListener("submit", (event) => {
   event.preventDefault();
   const parsed = parseIds($("batch-ids").value);
+  if ($("batch-ids").value === uploaded.text) parsed.repeats += uploaded.repeats;
   show($("batch-download"), false);
   busy("batch", async () => {
     if (!parsed.ids.length) throw new Error("Paste or upload at least one customer id.");
@@ -559,7 +571,7 @@ $("batch-form").addEventListener("submit", (event) => {
       customers: p.items.filter((i) => i.prediction && i.prediction.tier === tier).length }));
     tierBoxes($("batch-tiers"), counts, p.found);
     $("batch-summary").textContent = p.found + " of " + p.count + " customers scored with model "
-      + p.model_version + (parsed.repeats ? " (" + parsed.repeats + " repeated ids counted once)" : "")
+      + p.model_version + (parsed.repeats ? " (" + repeatsWords(parsed.repeats) + ")" : "")
       + (p.found < p.count ? "; the others are listed with the reason." : ".");
     drawBatchTable();
     show($("batch-download"), true);
