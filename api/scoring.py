@@ -31,35 +31,11 @@ from feature_repo.lookup import InvalidCustomerId, normalize_customer_id, reader
 from feature_repo.online_reader import OnlineFeatures
 from modeling.artifact import LoadedModel
 from modeling.decision import ACTIONS as ACTIONS  # re-exported: api.serving checks tiers
-from modeling.decision import DecisionRule, decide, decision_rule
+from modeling.decision import DecisionRule, decide, rule_for
 from modeling.explain import explain
 from modeling.reasons import customer_reasons, same_for_everyone
 
 log = logging.getLogger("api.scoring")
-
-
-def rule_for(model: LoadedModel, settings: Settings) -> DecisionRule:
-    """The decision rule in force for this model: its threshold, and the high cut-off from
-    API_TIER_HIGH, or from API_TIER_HIGH_TOP_PERCENT over the validation scores' percentiles
-    stored with the model (an older model without them keeps API_TIER_HIGH)."""
-    quantiles = model.metadata.get("score_quantiles")
-    return _rule(
-        round(model.threshold, 6),
-        settings.tier_high,
-        settings.tier_high_top_percent,
-        tuple(quantiles) if isinstance(quantiles, list) else None,
-    )
-
-
-_RULES: dict[tuple, DecisionRule] = {}
-
-
-def _rule(threshold: float, high: float, top: float | None, scores: tuple | None) -> DecisionRule:
-    key = (threshold, high, top, scores)
-    if key not in _RULES:
-        _RULES.clear()  # one model at a time: keep only the rule in force
-        _RULES[key] = decision_rule(threshold, high, top, scores)
-    return _RULES[key]
 
 
 def base_rate_for(model: LoadedModel) -> float | None:

@@ -30,32 +30,9 @@ from feature_repo.store import open_store
 from modeling.artifact import ArtifactError, LoadedModel, load_model
 from modeling.dataset import feature_spec
 from modeling.explain import explain
-from modeling.fast_path import FastModel, probe_rows
+from modeling.fast_path import compile_or_none, library_path_warning, probe_rows
 
 log = logging.getLogger("api.serving")
-
-
-def compile_fast(model: LoadedModel) -> FastModel | None:
-    """The fast path, proven against the libraries on probe rows; None: the library path.
-
-    Any exception counts, not only NotCompilable: an XGBoost or scikit-learn upgrade that
-    renames an attribute or a JSON key the compiler reads must cost speed, never readiness.
-    """
-    try:
-        return FastModel.compile(model)
-    except Exception as exc:
-        _library_path(model, exc)
-        return None
-
-
-def _library_path(model: LoadedModel, exc: Exception) -> None:
-    """The one warning line a model served by the library path leaves in the log."""
-    log.warning(
-        "model %s served by the library path (fast path refused: %s: %s)",
-        model.version,
-        type(exc).__name__,
-        exc,
-    )
 
 
 def build_serving(store: FeatureStore, settings: Settings) -> Serving:
@@ -67,13 +44,13 @@ def build_serving(store: FeatureStore, settings: Settings) -> Serving:
     model = load_checked_model(store, settings)
     cache = ResultCache(settings.result_cache_size) if settings.result_cache_size else None
     online = OnlineReader(store, cache_size=settings.feature_cache_size)
-    serving = Serving(store, model, compile_fast(model), online, cache)
+    serving = Serving(store, model, compile_or_none(model), online, cache)
     if serving.fast is not None:
         try:
             warm_up(serving, settings)
             return serving
         except ArtifactError as exc:
-            _library_path(model, exc.__cause__ or exc)
+            library_path_warning(model, exc.__cause__ or exc)
             serving = replace(serving, fast=None)
     warm_up(serving, settings)
     return serving

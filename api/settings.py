@@ -20,14 +20,15 @@ from datetime import timedelta
 from pathlib import Path
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
 from ingest.paths import pipeline_paths
+from modeling.decision import TierSettings
 
 MIN_ADMIN_TOKEN_LENGTH = 16
 
 
-class Settings(BaseSettings):
+class Settings(TierSettings):
     model_config = SettingsConfigDict(env_prefix="API_", env_file=".env", extra="ignore")
 
     # where the model comes from: <models_dir>/current, a symlink to the promoted version;
@@ -40,9 +41,8 @@ class Settings(BaseSettings):
     feast_data_dir: Path | None = None
     redis_url: str | None = Field(default=None, description="host:port of a Redis online store")
 
-    tier_high: float = Field(default=0.6, gt=0, le=1)
-    # when set, the high tier is the top N % of scores instead (overrides tier_high)
-    tier_high_top_percent: float | None = Field(default=None, gt=0, lt=100)
+    # tier_high, tier_high_top_percent: from TierSettings (modeling.decision), the batch
+    # scorer's too
     # no longer a setting (see the module docstring); kept only to refuse it with a message
     tier_medium: float | None = Field(default=None, exclude=True)
     # features older than this are served with stale=true (the nightly load plus slack)

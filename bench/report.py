@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from bench.audiences import markdown as audiences_markdown
+from bench.scoring import markdown as scoring_markdown
+
 
 def _f(value: Any, digits: int = 3) -> str:
     if isinstance(value, float):
@@ -94,7 +97,8 @@ def _training(d: dict) -> list[str]:
         lines += [
             f"| **mean** | | **{mean['roc_auc']:.4f}** | **{mean['pr_auc']:.4f}** | |",
             "",
-            "| reference (bench/model_quality.py, same protocol) | ROC-AUC | PR-AUC | our mean ROC ratio |",
+            "| reference (bench/model_quality.py, same protocol) | ROC-AUC | PR-AUC "
+            "| our mean ROC ratio |",
             "|---|---|---|---|",
         ]
         for name, ref in retail["references"].items():
@@ -246,6 +250,8 @@ def render_markdown(results: dict) -> str:
         "feature_store": _feature_store,
         "training": _training,
         "serving": _serving,
+        "scoring": scoring_markdown,
+        "audiences": audiences_markdown,
         "pipeline": _pipeline,
     }
     ran = results.get("ran", {})

@@ -16,8 +16,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from modeling.artifact import LoadedModel
 
 TIERS = ("high", "medium", "low")
 ACTIONS = {
@@ -124,3 +130,39 @@ def decide_many(probabilities: np.ndarray, rule: DecisionRule) -> tuple[np.ndarr
     p = np.asarray(probabilities, dtype=np.float64)
     tiers = np.where(p >= rule.high, "high", np.where(p >= rule.threshold, "medium", "low"))
     return tiers.astype(object), p >= rule.threshold
+
+
+class TierSettings(BaseSettings):
+    """The business cut-offs of the rule, read from the same API_* variables by the API (whose
+    Settings extends this class) and the batch scorer, so a customer's tier in the score file
+    is the tier the customer card shows."""
+
+    model_config = SettingsConfigDict(env_prefix="API_", env_file=".env", extra="ignore")
+
+    tier_high: float = Field(default=0.6, gt=0, le=1)
+    # when set, the high tier is the top N % of scores instead (overrides tier_high)
+    tier_high_top_percent: float | None = Field(default=None, gt=0, lt=100)
+
+
+def rule_for(model: LoadedModel, tiers: TierSettings) -> DecisionRule:
+    """The decision rule in force for this model: its threshold, and the high cut-off from
+    API_TIER_HIGH, or from API_TIER_HIGH_TOP_PERCENT over the validation scores' percentiles
+    stored with the model (an older model without them keeps API_TIER_HIGH)."""
+    quantiles = model.metadata.get("score_quantiles")
+    return _rule(
+        round(model.threshold, 6),
+        tiers.tier_high,
+        tiers.tier_high_top_percent,
+        tuple(quantiles) if isinstance(quantiles, list) else None,
+    )
+
+
+_RULES: dict[tuple, DecisionRule] = {}
+
+
+def _rule(threshold: float, high: float, top: float | None, scores: tuple | None) -> DecisionRule:
+    key = (threshold, high, top, scores)
+    if key not in _RULES:
+        _RULES.clear()  # one model at a time: keep only the rule in force
+        _RULES[key] = decision_rule(threshold, high, top, scores)
+    return _RULES[key]

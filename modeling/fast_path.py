@@ -26,6 +26,7 @@ through the library path (and logs one warning), never a different answer.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -430,3 +431,28 @@ def probe_rows(model: Any) -> list[dict[str, Any]]:
             row[name] = values[i % len(values)]
         rows.append(row)
     return rows
+
+
+def compile_or_none(model: Any, purpose: str = "served") -> FastModel | None:
+    """The fast path, proven against the libraries on probe rows; None: the library path.
+
+    Any exception counts, not only NotCompilable: an XGBoost or scikit-learn upgrade that
+    renames an attribute or a JSON key the compiler reads must cost speed, never readiness
+    (and never a different answer). One warning line says so.
+    """
+    try:
+        return FastModel.compile(model)
+    except Exception as exc:
+        library_path_warning(model, exc, purpose)
+        return None
+
+
+def library_path_warning(model: Any, exc: BaseException, purpose: str = "served") -> None:
+    """The one warning line a model served (or scored) by the library path leaves in the log."""
+    logging.getLogger("modeling.fast_path").warning(
+        "model %s %s by the library path (fast path refused: %s: %s)",
+        model.version,
+        purpose,
+        type(exc).__name__,
+        exc,
+    )

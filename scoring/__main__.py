@@ -27,7 +27,7 @@ def parser() -> argparse.ArgumentParser:
         "--features",
         type=Path,
         default=paths.features_dir / FEATURES_FILE,
-        help="the customer_features mart (default: FEATURES_DIR/%(default)s)",
+        help="the customer_features mart (default: FEATURES_DIR's, %(default)s)",
     )
     p.add_argument(
         "--model",

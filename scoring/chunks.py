@@ -26,7 +26,7 @@ import pyarrow as pa
 
 from modeling.artifact import LoadedModel
 from modeling.explain import MISSING, NOT_AVAILABLE, Explainer, contributions
-from modeling.fast_path import FastModel
+from modeling.fast_path import FastModel, compile_or_none
 from scoring.bands import BANDED, band_labels
 from scoring.decisions import Decider
 from scoring.schema import SCHEMA
@@ -36,21 +36,6 @@ log = logging.getLogger("scoring")
 TOP_REASONS = 3  # reason_1 … reason_3 in the schema
 SEGMENT_VALUES = ("favourite_category", "preferred_payment_method", "location")
 SEGMENT_NUMBERS = {"avg_order_value": "float64", "orders_count": "Int64", "recency_days": "Int64"}
-
-
-def compile_fast(model: LoadedModel) -> FastModel | None:
-    """The fast path, proven against the libraries (api.serving's rule: any failure → None,
-    the library path, never a different answer)."""
-    try:
-        return FastModel.compile(model)
-    except Exception as exc:
-        log.warning(
-            "model %s scored by the library path (fast path refused: %s: %s)",
-            model.version,
-            type(exc).__name__,
-            exc,
-        )
-        return None
 
 
 def _numbers(frame: pd.DataFrame, names: tuple[str, ...]) -> np.ndarray:
@@ -88,7 +73,7 @@ class ChunkScorer:
 
     @classmethod
     def for_model(cls, model: LoadedModel) -> ChunkScorer:
-        return cls(model, compile_fast(model), Decider.for_model(model))
+        return cls(model, compile_or_none(model, "scored"), Decider.for_model(model))
 
     @property
     def path(self) -> str:

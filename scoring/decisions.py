@@ -1,7 +1,7 @@
 """Tier, verdict, action and reasons in words for whole columns, by the API's own rules.
 
 - The decision: modeling.decision's one rule (`decide_many`, the vectorised `decide`), with the
-  rule in force for the model exactly as the API builds it (api.scoring.rule_for: the model's
+  rule in force for the model exactly as the API builds it (modeling.decision.rule_for: the model's
   threshold and API_TIER_HIGH or API_TIER_HIGH_TOP_PERCENT over the model's stored score
   percentiles), so a customer's tier here is the tier the customer card shows.
 - The reasons: the features with the largest pushes, strongest first (ties in feature order,
@@ -17,10 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from api.scoring import rule_for
-from api.settings import Settings
 from modeling.artifact import LoadedModel
-from modeling.decision import ACTIONS, DecisionRule, decide_many
+from modeling.decision import ACTIONS, DecisionRule, TierSettings, decide_many, rule_for
 from modeling.reasons import reason_texts, same_for_everyone
 
 
@@ -29,8 +27,8 @@ class Decider:
     rule: DecisionRule
 
     @classmethod
-    def for_model(cls, model: LoadedModel, settings: Settings | None = None) -> Decider:
-        return cls(rule_for(model, settings or Settings()))
+    def for_model(cls, model: LoadedModel, tiers: TierSettings | None = None) -> Decider:
+        return cls(rule_for(model, tiers or TierSettings()))
 
     def decide(self, probabilities: np.ndarray) -> dict[str, np.ndarray]:
         """tier, will_repeat and action for each (rounded) probability."""

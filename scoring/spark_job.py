@@ -28,7 +28,8 @@ import pandas as pd
 import pyarrow as pa
 
 from ingest.paths import REPO_ROOT, pipeline_paths
-from scoring.chunks import ChunkScorer, compile_fast
+from modeling.fast_path import compile_or_none
+from scoring.chunks import ChunkScorer
 from scoring.decisions import Decider
 from scoring.schema import SCHEMA
 from scoring.score_all import ScoringError, load_scorer
@@ -63,7 +64,7 @@ def score_partitions(model_dir: str, decider: Decider, scored_at: datetime):
 
     def score(frames: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         model = _executor_model(model_dir)
-        scorer = ChunkScorer(model, compile_fast(model), decider)
+        scorer = ChunkScorer(model, compile_or_none(model, "scored"), decider)
         for frame in frames:
             if len(frame):
                 yield scorer.score(frame, scored_at)

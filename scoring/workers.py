@@ -19,7 +19,8 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from scoring.chunks import ChunkScorer, compile_fast, to_table
+from modeling.fast_path import compile_or_none
+from scoring.chunks import ChunkScorer, to_table
 from scoring.decisions import Decider
 
 _scorer: ChunkScorer | None = None
@@ -31,7 +32,7 @@ def _start(model_dir: str, decider: Decider, scored_at: datetime) -> None:
 
     global _scorer, _scored_at
     model = load_model(Path(model_dir))
-    _scorer, _scored_at = ChunkScorer(model, compile_fast(model), decider), scored_at
+    _scorer, _scored_at = ChunkScorer(model, compile_or_none(model, "scored"), decider), scored_at
 
 
 def _score(batch: pa.RecordBatch) -> pa.Table:

@@ -23,11 +23,10 @@ from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 from xgboost import Booster
 
-from api.serving import compile_fast
 from modeling.artifact import LoadedModel, load_model
 from modeling.dataset import feature_spec
 from modeling.explain import explain
-from modeling.fast_path import FastModel, FastPreprocessor, NotCompilable
+from modeling.fast_path import FastModel, FastPreprocessor, NotCompilable, compile_or_none
 from modeling.preprocess import as_model_input, build_preprocessor
 
 RARE = "rare_level"  # fewer rows than min_frequency: lands in the infrequent bucket
@@ -138,7 +137,7 @@ def test_an_unknown_estimator_is_served_by_the_slow_path(sample):
     model = dataclasses.replace(model, estimator=Opaque())
     with pytest.raises(NotCompilable):
         FastModel.compile(model)
-    assert compile_fast(model) is None
+    assert compile_or_none(model) is None
 
 
 def _close(a, b) -> None:
@@ -254,7 +253,7 @@ def _serves_with_one_warning(api_settings, known_ids, caplog) -> None:
 
     from api.main import create_app
 
-    caplog.set_level(logging.WARNING, logger="api.serving")
+    caplog.set_level(logging.WARNING, logger="modeling.fast_path")
     with TestClient(create_app(api_settings)) as app:
         serving = app.app.state.serving.current()
         assert serving.fast is None  # the library path
@@ -262,7 +261,7 @@ def _serves_with_one_warning(api_settings, known_ids, caplog) -> None:
         answer = app.get(f"/customers/{known_ids[0]}/prediction")
         assert answer.status_code == 200 and answer.json()["reasons"]
     warnings = [
-        r for r in caplog.records if r.name == "api.serving" and r.levelno >= logging.WARNING
+        r for r in caplog.records if r.name == "modeling.fast_path" and r.levelno >= logging.WARNING
     ]
     assert len(warnings) == 1 and "library path" in warnings[0].getMessage()
 
