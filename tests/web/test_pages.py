@@ -165,6 +165,9 @@ def test_insights(page):
     expect(claims).to_have_count(4)
     on_screen(page, "#insights-result")
     shoot(page, "insights")
+    page.locator("#insights-charts").screenshot(
+        path=str(SCREENS / f"insights-charts-{page.width_name}.png")
+    )
 
 
 def test_batch(page, known_ids):
