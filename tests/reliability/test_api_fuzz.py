@@ -21,6 +21,7 @@ from schemathesis.specs.openapi import checks as openapi_checks
 
 from api.main import create_app
 from tests.api.conftest import ADMIN_TOKEN
+from tests.web.conftest import scores_file  # noqa: F401 (a fixture: the real score file)
 
 pytestmark = pytest.mark.slow
 
@@ -122,10 +123,18 @@ def known_cases(app, known_ids: list[str]) -> dict:
 
 
 @pytest.fixture(scope="module")
-def fuzzed_app(api_settings):
+def fuzzed_app(api_settings, warehouse, scores_file):  # noqa: F811 (the fixture imported above)
     """An app of its own (the fuzz calls /admin/reload), on the session's real state,
-    started (lifespan) so it serves the trained model from the first request."""
-    app = create_app(api_settings)
+    started (lifespan) so it serves the trained model from the first request, with the
+    score file (`python -m scoring`) and the segment mart /audiences and /insights read:
+    without them those answer 503 by design, which says nothing about hostile input."""
+    settings = api_settings.model_copy(
+        update={
+            "scores_path": scores_file,
+            "segment_rates_path": warehouse.features_dir / "segment_repeat_rates.parquet",
+        }
+    )
+    app = create_app(settings)
     with TestClient(app) as client:
         assert client.get("/health").json()["ready"] is True
         yield app
