@@ -89,3 +89,20 @@ def test_large_batches_are_scored_in_chunks_with_the_same_result(monkeypatch):
     whole = shap(x)
     monkeypatch.setattr(treeshap, "ROWS_PER_CHUNK", 7)
     np.testing.assert_array_equal(shap(x), whole)
+
+
+@pytest.mark.parametrize("splits", [1, 3, 16])
+def test_any_grouping_of_leaves_gives_the_same_values(monkeypatch, splits):
+    """Group tables fold a tree's (or several small trees') leaves over their split nodes;
+    a group narrower than one path is widened to it, a wide one spans several trees."""
+    x, y = _data(seed=5)
+    model = XGBClassifier(n_estimators=30, max_depth=3, learning_rate=0.1, random_state=0)
+    model.fit(x[:2000], y[:2000])
+    default = TreeShap(model.get_booster())(x[2000:])
+    monkeypatch.setattr(treeshap, "GROUP_SPLITS", splits)
+    shap = TreeShap(model.get_booster())
+    if splits == 16:  # trees of at most 7 splits: two or more share a group
+        assert len(shap.group_splits) < 30
+    got = shap(x[2000:])
+    np.testing.assert_allclose(got, _reference(model, x[2000:]), rtol=0, atol=2e-5)
+    np.testing.assert_allclose(got, default, rtol=0, atol=1e-6)
