@@ -1,0 +1,276 @@
+"""The monitoring report: monitor.json (the data) and report.html (the same data, read by a person).
+
+The HTML is one self-contained file: the training report's styles and tables
+(modeling/report.py) with the plots inline as PNG data, so it can be mailed or archived
+alone. Both files are written to a temporary name and renamed into place, so a reader never
+sees half a report.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import html
+import io
+import json
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only: no display, no GUI toolkit
+import matplotlib.pyplot as plt
+
+from ingest.paths import PipelinePaths
+from modeling.report import CSS, _table
+from monitoring.realized import MODEL, NAMES, PROBABILITIES, Realized
+
+# ---- the data -------------------------------------------------------------------------------
+
+
+def build_report(
+    realized: Realized, drift: object | None, metadata: dict | None, paths: PipelinePaths
+) -> dict:
+    """monitor.json: realized quality, drift (None when not checked) and the alerts."""
+    drift_dict = dataclasses.asdict(drift) if drift is not None else None
+    return {
+        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "current_model": None
+        if metadata is None
+        else {
+            "version": metadata.get("version"),
+            "as_of_range": metadata.get("as_of_range"),
+            "test_metrics": {
+                k: (metadata.get("metrics") or {}).get(k) for k in ("roc_auc", "pr_auc", "brier")
+            },
+        },
+        "inputs": {
+            "scores_dir": str(paths.scores_dir),
+            "features_dir": str(paths.features_dir),
+            "models_dir": str(paths.models_dir),
+        },
+        "realized": realized.as_dict(),
+        "drift": drift_dict,
+        "alerts": list(drift_dict["alerts"]) if drift_dict else [],
+    }
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_report(report: dict, json_path: Path, html_path: Path) -> tuple[Path, Path]:
+    _atomic_write(json_path, json.dumps(report, indent=2, allow_nan=False, default=str))
+    _atomic_write(html_path, render_html(report))
+    return json_path, html_path
+
+
+# ---- the plots --------------------------------------------------------------------------------
+
+
+def _inline(fig: plt.Figure, alt: str) -> str:
+    """The figure as an <img> with the PNG inside it (no file beside the report)."""
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100)
+    plt.close(fig)
+    data = base64.b64encode(buffer.getvalue()).decode("ascii")
+    return f'<img src="data:image/png;base64,{data}" alt="{html.escape(alt)}">'
+
+
+def _nan(value: float | None) -> float:
+    return float("nan") if value is None else value
+
+
+def _over_time(entries: list[dict]) -> str:
+    """ROC-AUC and PR-AUC per as-of date, every score; the training test metric as a star."""
+    days = [e["as_of_date"] for e in entries]
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    for ax, metric, title in zip(axes, ("roc_auc", "pr_auc"), ("ROC-AUC", "PR-AUC"), strict=True):
+        for key, name in NAMES.items():
+            values = [_nan(e["scores"].get(key, {}).get(metric)) for e in entries]
+            ax.plot(days, values, "o-" if key == MODEL else "o--", ms=4, lw=1.4, label=name)
+        for e in entries:
+            for version, reference in e["training_test_metrics"].items():
+                ax.plot([e["as_of_date"]], [_nan(reference.get(metric))], "*", ms=13,
+                        color="black", label=f"training report, test date ({version})")  # fmt: skip
+        ax.set(title=f"Realized {title} by as-of date", xlabel="as-of date", ylabel=title)
+        ax.tick_params(axis="x", rotation=45, labelsize=8)
+        handles, labels = ax.get_legend_handles_labels()
+        unique = dict(zip(labels, handles, strict=True))
+        ax.legend(unique.values(), unique.keys(), fontsize=7, loc="lower left")
+    return _inline(fig, "realized ROC-AUC and PR-AUC over time")
+
+
+def _calibration(entries: list[dict]) -> str:
+    """Mean predicted vs observed rate per date, and the latest date's reliability diagram."""
+    days = [e["as_of_date"] for e in entries]
+    fig, (trend, diagram) = plt.subplots(1, 2, figsize=(11, 4.4))
+    trend.plot(days, [_nan(e["observed_rate"]) for e in entries], "ko-", ms=4, label="observed")
+    latest = entries[-1]
+    for key in PROBABILITIES:
+        if key not in latest["scores"]:
+            continue
+        predicted = [_nan(e["scores"].get(key, {}).get("mean_predicted")) for e in entries]
+        trend.plot(days, predicted, "o--", ms=4, label=f"{NAMES[key]}: mean predicted")
+        bins = [b for b in latest["scores"][key]["reliability"] if b["rows"]]
+        diagram.plot([b["mean_predicted"] for b in bins], [b["observed_rate"] for b in bins],
+                     "o-", ms=4, label=NAMES[key])  # fmt: skip
+    trend.set(title="Predicted vs observed repeat rate", xlabel="as-of date", ylabel="share")
+    trend.tick_params(axis="x", rotation=45, labelsize=8)
+    trend.legend(fontsize=7)
+    diagram.plot([0, 1], [0, 1], ":", color="grey", lw=1, label="perfect")
+    diagram.set(title=f"Reliability, as of {latest['as_of_date']}",
+                xlabel="mean predicted probability", ylabel="observed share")  # fmt: skip
+    diagram.legend(fontsize=7)
+    return _inline(fig, "calibration over time and reliability")
+
+
+# ---- the tables -------------------------------------------------------------------------------
+
+QUALITY_HEADER = [
+    "rows", "observed rate", "mean predicted", "ROC-AUC", "PR-AUC", "Brier", "calibration error",
+    "recency ROC-AUC", "recency PR-AUC", "BG/NBD ROC-AUC", "BG/NBD PR-AUC", "BG/NBD Brier",
+]  # fmt: skip
+
+
+def _quality(entry: dict) -> list[object]:
+    s = entry["scores"]
+    model, recency, bgnbd = s[MODEL], s.get("recency", {}), s.get("bgnbd", {})
+    values = [
+        entry["observed_rate"], model.get("mean_predicted"), model["roc_auc"], model["pr_auc"],
+        model.get("brier"), model.get("calibration_error"), recency.get("roc_auc"),
+        recency.get("pr_auc"), bgnbd.get("roc_auc"), bgnbd.get("pr_auc"), bgnbd.get("brier"),
+    ]  # fmt: skip
+    return [entry["rows"], *(_nan(v) for v in values)]
+
+
+def _by_date(entries: list[dict]) -> str:
+    rows = []
+    for e in entries:
+        reference = [_nan(r.get("roc_auc")) for r in e["training_test_metrics"].values()]
+        rows.append([e["as_of_date"], ", ".join(e["model_versions"]), *_quality(e),
+                     reference[0] if reference else "–"])  # fmt: skip
+    header = ["as-of date", "model", *QUALITY_HEADER, "training report test ROC-AUC"]
+    return _table(header, rows)
+
+
+def _by_week(weeks: list[dict]) -> str:
+    rows = [[w["iso_week"], ", ".join(w["as_of_dates"]), *_quality(w)] for w in weeks]
+    return _table(["ISO week", "as-of dates", *QUALITY_HEADER], rows)
+
+
+def _by_tier(entries: list[dict]) -> str:
+    rows = [[e["as_of_date"], t["tier"], *_quality(t)] for e in entries for t in e["tiers"]]
+    return _table(["as-of date", "tier", *QUALITY_HEADER], rows)
+
+
+def _reliability(entry: dict) -> str:
+    parts = []
+    for key in PROBABILITIES:
+        if key not in entry["scores"]:
+            continue
+        rows = [
+            [f"{b['lower']:.1f}–{b['upper']:.1f}", b["rows"], _nan(b["mean_predicted"]),
+             _nan(b["observed_rate"])]
+            for b in entry["scores"][key]["reliability"]
+        ]  # fmt: skip
+        parts.append(f"<h3>{html.escape(NAMES[key])}</h3>")
+        parts.append(_table(["probability bin", "rows", "mean predicted", "observed rate"], rows))
+    return "".join(parts)
+
+
+def _drift(drift: dict | None) -> str:
+    if drift is None:
+        return "<p>Not checked (no drift module or no promoted model).</p>"
+    parts = [
+        f"<p>Latest as-of date {html.escape(str(drift.get('latest')))} against the training "
+        f"window {html.escape(' – '.join(map(str, drift.get('reference') or [])))}.</p>"
+    ]
+    score = drift.get("score") or {}
+    if score:
+        parts.append("<h3>Score</h3>")
+        parts.append(_table(list(score), [[_cell(v) for v in score.values()]]))
+    features = drift.get("features") or []
+    if features:
+        header = list(dict.fromkeys(k for f in features for k in f))
+        parts.append("<h3>Features</h3>")
+        parts.append(_table(header, [[_cell(f.get(k)) for k in header] for f in features]))
+    return "".join(parts)
+
+
+def _cell(value: object) -> object:
+    if value is None:
+        return "–"
+    if isinstance(value, bool):
+        return "ALERT" if value else "ok"
+    return value
+
+
+HOW_TO_READ = """
+<p class="note"><b>How to read this.</b> Each as-of date's batch scores (python -m scoring)
+are compared with what those customers did in the {window} days after it, once that window has
+closed. ROC-AUC is the chance a random buyer is ranked above a random non-buyer; PR-AUC is the
+average precision along the ranked list (compare it with the observed rate); Brier is the mean
+squared error of the probability; the calibration error is the row-weighted gap between mean
+predicted and observed rate over the probability bins. The baselines are scored on the same
+customers: recency ranks by days since the last order, BG/NBD uses the parameters fitted beside
+the scoring model. On the model's own test date the realized numbers should match the training
+report (the star); a model that falls to the baselines on later dates should be retrained.
+Tiers are the ones the marketing team acted on; within a tier ROC-AUC is lower by construction
+(the spread of scores is narrower).</p>
+"""
+
+
+def render_html(report: dict) -> str:
+    realized = report["realized"]
+    entries = realized["by_as_of_date"]
+    model = report["current_model"] or {}
+    alerts = "".join(f"<li>{html.escape(a)}</li>" for a in report["alerts"])
+    pending = _table(
+        ["as-of date", "customers scored", "why not yet"],
+        [[p["as_of_date"], p["rows"], p["reason"]] for p in realized["pending"]],
+    )
+    notes = "".join(f"<li>{html.escape(n)}</li>" for n in realized["notes"])
+    if entries:
+        quality = f"""
+<h2>Realized performance over time</h2>
+{_over_time(entries)}
+<h3>By as-of date</h3>
+{_by_date(entries)}
+<h3>By ISO week of the as-of date</h3>
+{_by_week(realized["by_week"])}
+<h2>Calibration</h2>
+{_calibration(entries)}
+<h3>Reliability table, as of {html.escape(entries[-1]["as_of_date"])}</h3>
+{_reliability(entries[-1])}
+<h2>By tier</h2>
+{_by_tier(entries)}"""
+    else:
+        quality = (
+            "<h2>Realized performance</h2><p>No scored date's label window has closed yet.</p>"
+        )
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Model monitoring</title>
+<style>{CSS}</style></head><body>
+<h1>Model monitoring</h1>
+<p>Generated {html.escape(report["generated_at"])}; promoted model
+<b>{html.escape(str(model.get("version", "none")))}</b>; label window
+{realized["label_window_days"] or "–"} days.</p>
+{f'<div class="note"><b>Alerts</b><ul>{alerts}</ul></div>' if alerts else "<p>No alert.</p>"}
+{HOW_TO_READ.format(window=realized["label_window_days"] or "–")}
+{quality}
+<h2>Pending (label window still open)</h2>
+{pending if realized["pending"] else "<p>None.</p>"}
+<h2>Drift of the latest as-of date</h2>
+{_drift(report["drift"])}
+{f"<h2>Notes</h2><ul>{notes}</ul>" if notes else ""}
+</body></html>
+"""
