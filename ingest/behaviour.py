@@ -16,6 +16,11 @@ Every effect the issue asks for is a parameter of :class:`BehaviourParams`, so t
 check that each one is visible in the data the generator writes, and
 :meth:`BehaviourParams.without_segment_effects` turns them all off at once, so the tests can
 also check that what GET /insights finds disappears when the effects are not there.
+
+A :class:`Shift` changes the world from a date on (drift monitoring is tested on it): a
+promotion (one category's buyers order more often) or a new category mix of the customers who
+arrive. It draws no random numbers, so without one the output is unchanged, and the oracle
+integrates the promotion's intensity.
 """
 
 from __future__ import annotations
@@ -92,6 +97,69 @@ NO_EFFECTS_RATE_PER_DAY = 0.013
 
 def _by_category(values: dict[str, float]) -> np.ndarray:
     return np.array([values[c] for c in CATEGORIES])
+
+
+@dataclass(frozen=True)
+class Shift:
+    """A change of behaviour from ``start`` on (``--shift-from``/``--shift``); both kinds at once
+    are allowed, and neither draws a random number.
+
+    ``promotion``: customers who prefer that category order ``promotion_rate_factor`` times as
+    often from the start of that day; their intensity is ``λ_i · m(t) · f(t)``, so the
+    integrated multiplier is ``M(t) + (f − 1) · max(M(t) − M(s), 0)``. Most customers of a
+    3-year log have silently dropped out, so even a large factor moves the population's
+    features little (orders_30d: PSI 0.02 at ×2, 0.24 at ×8 after 90 days, 3,000 customers).
+
+    ``mix``: the new customers from the start on are that category's buyers: the customers who
+    prefer it arrive (first order) between the start and the end of history instead of across
+    all of it (their arrival times squeezed into that span, in the same order), so before the
+    start the shop has almost none of them and afterwards many: the category mix changes.
+    """
+
+    start: date
+    promotion: str | None = None
+    mix: str | None = None
+    promotion_rate_factor: float = 2.0
+
+    def __post_init__(self) -> None:
+        for category in (self.promotion, self.mix):
+            if category is not None and category not in CATEGORIES:
+                raise ValueError(f"unknown category {category!r}: one of {', '.join(CATEGORIES)}")
+        if self.promotion_rate_factor <= 0:
+            raise ValueError("promotion_rate_factor must be positive")
+
+    def start_day(self, grid: CalendarGrid) -> int:
+        day = (np.datetime64(self.start, "D") - grid.start).astype(np.int64)
+        return int(np.clip(day, 0, grid.n_days))
+
+    def arrivals(
+        self, first_day: np.ndarray, category: np.ndarray, grid: CalendarGrid
+    ) -> np.ndarray:
+        """First-order times with the ``mix`` category's buyers moved after the start."""
+        if self.mix is None:
+            return first_day
+        start = self.start_day(grid)
+        moved = start + first_day * (grid.n_days - start) / grid.n_days
+        return np.where(category == CATEGORIES.index(self.mix), moved, first_day)
+
+    def rate_factors(self, customers: Customers) -> np.ndarray | None:
+        """Each customer's rate factor from the start on; None without a promotion."""
+        if self.promotion is None:
+            return None
+        hit = customers.category == CATEGORIES.index(self.promotion)
+        return np.where(hit, self.promotion_rate_factor, 1.0)
+
+    def integral_to(self, grid: CalendarGrid, t: np.ndarray, factor: np.ndarray) -> np.ndarray:
+        """``M(t)`` of customers whose rate is multiplied by ``factor`` from the start on."""
+        before = grid.integral_to(t)
+        at_start = grid.cumulative[self.start_day(grid)]
+        return before + (factor - 1.0) * np.maximum(before - at_start, 0.0)
+
+    def time_at(self, grid: CalendarGrid, integral: np.ndarray, factor: np.ndarray) -> np.ndarray:
+        """Inverse of :meth:`integral_to`."""
+        at_start = grid.cumulative[self.start_day(grid)]
+        plain = np.where(integral > at_start, at_start + (integral - at_start) / factor, integral)
+        return grid.time_at(plain)
 
 
 @dataclass(frozen=True)
@@ -174,6 +242,8 @@ class BehaviourParams:
     gender_share: dict[str, float] = field(
         default_factory=lambda: {"female": 0.48, "male": 0.49, "other": 0.03}
     )
+    # a change of behaviour from a date on (None: the same world throughout)
+    shift: Shift | None = None
 
     def without_segment_effects(self) -> BehaviourParams:
         """A world where no segment says anything about the next 30 days, at about the same
@@ -312,6 +382,8 @@ def draw_customers(
     age = np.clip(np.round(18 + rng.gamma(4.0, 4.5, n)), 18, 80).astype(np.int64)
     gender = rng.choice(len(GENDERS), n, p=_normalised(params.gender_share))
     first_day = rng.uniform(0, grid.n_days, n)
+    if params.shift is not None:
+        first_day = params.shift.arrivals(first_day, category, grid)
     signup_lead = np.where(rng.random(n) < 0.4, 0.0, rng.exponential(90.0, n))
     signup_day = np.floor(first_day - signup_lead).astype(np.int64)
     return Customers(
@@ -339,6 +411,8 @@ def simulate_orders(
     ``M⁻¹(M(t) + E/λ)``, which is exact for an inhomogeneous Poisson process.
     """
     who, when, number, q_after = [], [], [], []
+    shift = params.shift
+    boost = shift.rate_factors(customers) if shift else None
     active = np.arange(customers.first_time.size)
     t = customers.first_time
     n = 1
@@ -357,7 +431,11 @@ def simulate_orders(
         alive = rng.random(active.size) >= q
         active, t = active[alive], t[alive]
         gap = rng.standard_exponential(active.size) / customers.rate[active]
-        t = grid.time_at(grid.integral_to(t) + gap)
+        if boost is None:
+            t = grid.time_at(grid.integral_to(t) + gap)
+        else:
+            factor = boost[active]
+            t = shift.time_at(grid, shift.integral_to(grid, t, factor) + gap, factor)
         inside = t < grid.n_days
         active, t = active[inside], t[inside]
         n += 1
@@ -413,7 +491,12 @@ def seconds_of_day(time: np.ndarray) -> np.ndarray:
 
 
 def oracle_p_repeat(
-    customers: Customers, orders: Orders, grid: CalendarGrid, as_of_day: int, window_days: int
+    customers: Customers,
+    orders: Orders,
+    grid: CalendarGrid,
+    as_of_day: int,
+    window_days: int,
+    shift: Shift | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Bayes-optimal P(≥1 order in (T, T+window]) given latent parameters and history to T.
 
@@ -437,7 +520,8 @@ def oracle_p_repeat(
     A dropout after an order inside the window does not matter: the first order already
     counts. This uses what an ideal model could infer — parameters plus observed history —
     not the simulator's hidden alive flag. ``Λ`` uses the exact simulated order time; the
-    written timestamp (whole seconds) differs by less than a second.
+    written timestamp (whole seconds) differs by less than a second. Under a ``shift``'s
+    promotion both integrals are of its intensity (raised from its start for those it hits).
     """
     n_customers = customers.rate.size
     span = grid.cumulative.size + 1.0
@@ -450,8 +534,20 @@ def oracle_p_repeat(
     last = last[seen]
     rate = customers.rate[who]
     q = orders.dropout_after[last]
-    since = rate * (grid.cumulative[as_of_day + 1] - grid.integral_to(orders.time[last]))
-    ahead = rate * (grid.cumulative[as_of_day + 1 + window_days] - grid.cumulative[as_of_day + 1])
+    boost = shift.rate_factors(customers) if shift else None
+    if boost is None:
+        since = rate * (grid.cumulative[as_of_day + 1] - grid.integral_to(orders.time[last]))
+        ahead = rate * (
+            grid.cumulative[as_of_day + 1 + window_days] - grid.cumulative[as_of_day + 1]
+        )
+    else:
+        factor = boost[who]
+        now, end = (
+            shift.integral_to(grid, np.full(who.size, t), factor)
+            for t in (as_of_day + 1.0, as_of_day + 1.0 + window_days)
+        )
+        since = rate * (now - shift.integral_to(grid, orders.time[last], factor))
+        ahead = rate * (end - now)
     with np.errstate(divide="ignore"):  # q = 0 (nobody drops out): log odds −inf, alive
         log_odds_dead = np.log(q) - np.log1p(-q) + since
     p_alive = np.exp(-np.logaddexp(0.0, log_odds_dead))  # 1 / (1 + e^{log odds}), no overflow

@@ -2,6 +2,7 @@
 
     python -m ingest.generate --customers 200000 --seed 42 --out data/raw
     python -m ingest.generate --customers 20000 --no-segment-effects --out /tmp/null-raw
+    python -m ingest.generate --customers 20000 --shift-from 2025-10-01 --shift mix:books
 
 Customers are simulated in fixed chunks of ``CHUNK_CUSTOMERS`` with a random stream derived
 from (seed, chunk number) alone, so the output is byte-identical for the same arguments at any
@@ -15,6 +16,11 @@ as-of date of :func:`ingest.as_of_grid.as_of_dates` counted back from ``end_date
 rule and vars, unless --as-of-every/--as-of-count say otherwise). ``k = 0`` (T = end_date) is
 included for scoring today's customers although its label window lies after the data;
 label-based evaluation should use k ≥ 1.
+
+``--shift-from DATE --shift promotion:CATEGORY`` (that category's buyers order twice as often)
+and/or ``--shift mix:CATEGORY`` (the new customers are that category's buyers) change the
+world from DATE on (:class:`ingest.behaviour.Shift`), to test drift monitoring on. Without
+them the output is byte for byte what it was before the switch existed.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from __future__ import annotations
 import argparse
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -33,7 +39,7 @@ import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from ingest import as_of_grid, behaviour, contract, dirty
-from ingest.behaviour import BehaviourParams, CalendarGrid
+from ingest.behaviour import BehaviourParams, CalendarGrid, Shift
 from ingest.dbt_vars import label_window_days, snapshot_count, snapshot_every_days
 from ingest.holidays import load_calendar
 
@@ -173,7 +179,9 @@ def _generate_chunk(
     tables = {
         contract.TRANSACTIONS_FILE: transactions,
         contract.CUSTOMERS_FILE: _customers_table(customer_ids, people, grid),
-        contract.GROUND_TRUTH_FILE: _ground_truth_table(customer_ids, people, orders, grid, as_of),
+        contract.GROUND_TRUTH_FILE: _ground_truth_table(
+            customer_ids, people, orders, grid, as_of, params.shift
+        ),
     }
     return tables, {"orders": orders.time.size, "refunds": refunds.time.size, "damage": damage}
 
@@ -283,11 +291,14 @@ def _ground_truth_table(
     orders: behaviour.Orders,
     grid: CalendarGrid,
     as_of: list[date],
+    shift: Shift | None,
 ) -> pa.Table:
     who_parts, date_parts, p_parts = [], [], []
     for as_of_date in sorted(as_of):
         day = (np.datetime64(as_of_date, "D") - grid.start).astype(np.int64)
-        who, p = behaviour.oracle_p_repeat(people, orders, grid, int(day), label_window_days())
+        who, p = behaviour.oracle_p_repeat(
+            people, orders, grid, int(day), label_window_days(), shift
+        )
         who_parts.append(who)
         date_parts.append(np.full(who.size, np.datetime64(as_of_date, "D")))
         p_parts.append(p)
@@ -359,8 +370,43 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         "dropout; same ~36%% 30-day repeat rate): GET /insights should then support none of "
         "the four origin claims",
     )
+    parser.add_argument(
+        "--shift-from",
+        type=date.fromisoformat,
+        default=None,
+        help="change behaviour from this day on (YYYY-MM-DD), as --shift says; for testing "
+        "drift monitoring",
+    )
+    parser.add_argument(
+        "--shift",
+        action="append",
+        default=[],
+        metavar="KIND:CATEGORY",
+        help="what changes from --shift-from (repeatable): promotion:CATEGORY = that "
+        "category's buyers order twice as often; mix:CATEGORY = the new customers are that "
+        f"category's buyers. CATEGORY: {', '.join(contract.CATEGORIES)}",
+    )
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    args.shift = _shift(parser, args.shift_from, args.shift)
+    return args
+
+
+def _shift(parser: argparse.ArgumentParser, start: date | None, kinds: list[str]) -> Shift | None:
+    if not kinds and start is None:
+        return None
+    if not kinds or start is None:
+        parser.error("--shift and --shift-from go together")
+    chosen: dict[str, str] = {}
+    for text in kinds:
+        kind, _, category = text.partition(":")
+        if kind not in ("promotion", "mix") or category not in contract.CATEGORIES:
+            parser.error(
+                f"--shift {text!r}: expected promotion:CATEGORY or mix:CATEGORY, CATEGORY one of "
+                + ", ".join(contract.CATEGORIES)
+            )
+        chosen[kind] = category
+    return Shift(start, **chosen)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -374,7 +420,12 @@ def main(argv: list[str] | None = None) -> None:
         years=args.years,
         as_of_every=args.as_of_every,
         as_of_count=args.as_of_count,
-        params=BehaviourParams().without_segment_effects() if args.no_segment_effects else None,
+        params=replace(
+            BehaviourParams().without_segment_effects()
+            if args.no_segment_effects
+            else BehaviourParams(),
+            shift=args.shift,
+        ),
         progress=not args.no_progress,
     )
     print(summary.line())

@@ -6,13 +6,16 @@ the corresponding parameter in ``ingest.behaviour`` were neutralised.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date
 
 import numpy as np
+import pyarrow.parquet as pq
 import pytest
 
 from ingest import behaviour, contract
-from ingest.behaviour import BehaviourParams, CalendarGrid
+from ingest.behaviour import BehaviourParams, CalendarGrid, Shift
+from ingest.generate import main as generate_main
 from ingest.holidays import HOLIDAYS_SEED, load_calendar
 
 END = date(2025, 12, 31)
@@ -180,3 +183,116 @@ def test_oracle_beats_ignoring_that_customers_silently_drop_out():
     assert abs(p.mean() - repeated.mean()) < 0.015
     assert np.mean((p - repeated) ** 2) < np.mean((always_alive - repeated) ** 2) - 0.02
     assert _roc_auc(p, repeated) > _roc_auc(always_alive, repeated) + 0.03
+
+
+# --- a change of behaviour from a date on (--shift-from/--shift), for drift monitoring ---
+
+SHIFT_START = date(2025, 6, 1)
+
+
+def _content_digest(path) -> str:
+    """sha256 of a Parquet file's column names and values (not its bytes: the writer's
+    version is in the footer, so this digest survives a pyarrow upgrade)."""
+    table = pq.read_table(path)
+    digest = hashlib.sha256()
+    for name in table.column_names:
+        digest.update(name.encode())
+        for value in table.column(name).to_pylist():
+            digest.update(repr(value).encode())
+    return digest.hexdigest()
+
+
+def test_without_a_shift_the_output_is_what_it_was_before_the_switch(tmp_path):
+    """Digests of `python -m ingest.generate --customers 300 --seed 5`, taken before --shift
+    existed: the model-quality numbers and every seeded test depend on this stream."""
+    generate_main(["--customers", "300", "--seed", "5", "--out", str(tmp_path), "--no-progress"])
+    assert {p.name: _content_digest(p) for p in sorted(tmp_path.glob("*.parquet"))} == {
+        "customers.parquet": "471b69ff12a88dc280d774a0dffd50b106d90d9821ee777c4f3e0d5bd6fd5996",
+        "ground_truth.parquet": "17aa0b116f4ce3f32088ad1d303c7bc9a8f1360efe81927a7d82f51245200071",
+        "transactions.parquet": "daebe6e9edb510e1b8229ac662f527937a22ef076063e8ab02a2a3ba658c5cf9",
+    }
+
+
+def _simulate(shift: Shift | None, customers: int = 20_000, seed: int = 3):
+    params = BehaviourParams(shift=shift)
+    grid = CalendarGrid.build(load_calendar(), date(2023, 1, 1), END, params, 31)
+    rng = np.random.default_rng(seed)
+    people = behaviour.draw_customers(rng, customers, grid, params)
+    return grid, people, behaviour.simulate_orders(rng, people, grid, params)
+
+
+def test_the_promoted_intensity_is_doubled_from_the_start_and_inverts_exactly():
+    shift = Shift(SHIFT_START, promotion="groceries")
+    grid = CalendarGrid.build(load_calendar(), date(2023, 1, 1), END, BehaviourParams(), 31)
+    start = shift.start_day(grid)
+    t = np.linspace(0.0, grid.n_days, 2_001)
+    factor = np.full(t.size, 2.0)
+    integral = shift.integral_to(grid, t, factor)
+    assert np.allclose(integral[t <= start], grid.integral_to(t[t <= start]))
+    after = t > start
+    assert np.allclose(
+        integral[after] - grid.cumulative[start],
+        2.0 * (grid.integral_to(t[after]) - grid.cumulative[start]),
+    )
+    assert np.allclose(shift.time_at(grid, integral, factor), t)
+
+
+def test_a_promotion_doubles_its_category_buyers_orders_from_its_start():
+    """Orders in the 30 days after the start, same seed with and without the promotion:
+    about twice as many for the customers who prefer groceries (a little less: more orders
+    are more chances to drop out), as many as before for everyone else."""
+    grid, people, plain = _simulate(None)
+    _, _, promoted = _simulate(Shift(SHIFT_START, promotion="groceries"))
+    start = Shift(SHIFT_START).start_day(grid)
+    groceries = people.category == contract.CATEGORIES.index("groceries")
+
+    def counts(orders):
+        in_window = (orders.time >= start) & (orders.time < start + 30)
+        hit = groceries[orders.customer[in_window]]
+        return hit.sum(), (~hit).sum()
+
+    (hit_plain, rest_plain), (hit_promoted, rest_promoted) = counts(plain), counts(promoted)
+    assert 1.7 < hit_promoted / hit_plain < 2.3
+    assert 0.93 < rest_promoted / rest_plain < 1.07
+
+
+def test_the_oracle_knows_the_promotion():
+    shift = Shift(SHIFT_START, promotion="groceries")
+    grid, people, orders = _simulate(shift)
+    as_of_day = shift.start_day(grid) - 10  # the window straddles the start
+    who, p = behaviour.oracle_p_repeat(people, orders, grid, as_of_day, 30, shift)
+    in_window = (orders.time >= as_of_day + 1) & (orders.time < as_of_day + 31)
+    repeated = np.isin(who, orders.customer[in_window])
+    hit = people.category[who] == contract.CATEGORIES.index("groceries")
+    assert abs(p[hit].mean() - repeated[hit].mean()) < 0.015
+    _, unaware = behaviour.oracle_p_repeat(people, orders, grid, as_of_day, 30)
+    assert p[hit].mean() - unaware[hit].mean() > 0.05
+
+
+def test_a_new_mix_brings_its_category_buyers_after_the_start_and_moves_nobody_else():
+    shift = Shift(SHIFT_START, mix="groceries")
+    grid, people, _ = _simulate(None, customers=5_000)
+    _, moved, _ = _simulate(shift, customers=5_000)
+    groceries = people.category == contract.CATEGORIES.index("groceries")
+    assert np.array_equal(people.category, moved.category)
+    assert np.array_equal(people.first_time[~groceries], moved.first_time[~groceries])
+    assert moved.first_time[groceries].min() >= shift.start_day(grid)
+    # the same order of arrival, squeezed into the span after the start
+    assert np.array_equal(
+        np.argsort(people.first_time[groceries]), np.argsort(moved.first_time[groceries])
+    )
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [
+        ["--shift", "mix:groceries"],
+        ["--shift-from", "2025-10-01"],
+        ["--shift-from", "2025-10-01", "--shift", "mix:toys"],
+        ["--shift-from", "2025-10-01", "--shift", "discount:books"],
+    ],
+)
+def test_the_shift_switch_refuses_what_it_cannot_do(flags, capsys):
+    with pytest.raises(SystemExit):
+        generate_main(["--customers", "10", "--out", "/nonexistent", *flags])
+    assert "--shift" in capsys.readouterr().err
