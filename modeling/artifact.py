@@ -115,12 +115,12 @@ def sha256(data: bytes) -> str:
 # ---- writing ------------------------------------------------------------------------------
 
 
-def _strict_json(value: Any) -> Any:
+def strict_json(value: Any) -> Any:
     """A non-finite float becomes null: metadata.json stays strict JSON (a bare NaN is not)."""
     if isinstance(value, dict):
-        return {k: _strict_json(v) for k, v in value.items()}
+        return {k: strict_json(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_strict_json(v) for v in value]
+        return [strict_json(v) for v in value]
     if isinstance(value, (float, np.floating)) and not math.isfinite(value):
         return None
     return value
@@ -146,7 +146,7 @@ def save_artifact(
     written = [PREPROCESSOR, CALIBRATOR, XGBOOST, SKLEARN_ESTIMATOR]
     hashes = {n: sha256((directory / n).read_bytes()) for n in written if (directory / n).exists()}
     text = json.dumps(
-        _strict_json(
+        strict_json(
             {
                 **metadata,
                 fingerprint.METADATA_KEY: fingerprint.fingerprint(
@@ -163,7 +163,11 @@ def save_artifact(
 
 
 def promote(models_dir: Path, version: str) -> None:
-    """Point models/current at models/<version>, atomically (symlink + rename)."""
+    """Point models/current at models/<version>, atomically (symlink + rename).
+
+    Only the switch: whether a version may be promoted is decided by the trainer
+    (modeling.train: recency gate, then champion / challenger) and by modeling.rollback, which
+    both record the switch in models/promotions.jsonl (modeling.promotions)."""
     link = models_dir / "current"
     tmp = models_dir / f".current.{os.getpid()}"
     if tmp.is_symlink() or tmp.exists():

@@ -2,7 +2,10 @@
 
 The choice is made on data the test date never saw (cross-validation folds, or the
 validation date); the gate then asks the test date whether the chosen model beats the
-recency baseline. Only a model that does is promoted to models/current.
+recency baseline. Only a model that does may be promoted to models/current, and then only if
+it also beats the model already there (the champion) by more than the noise of the choice:
+`ChampionMargin`, on a date neither model was fitted on (modeling.champion finds the date and
+scores the champion).
 """
 
 from __future__ import annotations
@@ -43,5 +46,46 @@ class Gate:
             "rule": f"chosen model's test {self.metric} > recency baseline's",
             "chosen": self.chosen,
             "recency_baseline": self.recency_baseline,
+            "passed": self.passed,
+        }
+
+
+@dataclass(frozen=True)
+class ChampionMargin:
+    """The challenger's score against the champion's on the same rows, and the margin it needs.
+
+    `spread` is the sd of the challenger's cross-validation fold scores on `metric`: how much
+    the figure of one model moves from one date to the next. A challenger ahead by less than
+    `multiplier` × that is not shown to be better, and replacing the model in production on
+    noise would make the served scores jump for nothing. multiplier 0 = any improvement.
+    """
+
+    metric: str
+    challenger: float
+    champion: float
+    spread: float
+    multiplier: float
+
+    @property
+    def margin(self) -> float:
+        return self.multiplier * self.spread
+
+    @property
+    def difference(self) -> float:
+        return self.challenger - self.champion
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.difference > self.margin)
+
+    def as_dict(self) -> dict:
+        return {
+            "rule": f"challenger's {self.metric} - champion's > multiplier x CV sd",
+            "challenger": self.challenger,
+            "champion": self.champion,
+            "difference": self.difference,
+            "spread": self.spread,
+            "multiplier": self.multiplier,
+            "margin": self.margin,
             "passed": self.passed,
         }

@@ -137,6 +137,19 @@ class TrainSettings(BaseSettings):
     permutation_rows: int = Field(
         default=10_000, ge=1, description="test rows (sampled) for permutation importance"
     )
+    # Promotion beyond the recency gate: the new model (challenger) must beat the one in
+    # models/current (champion) on the test date neither was fitted on (modeling.champion).
+    champion_margin_sd: float = Field(
+        default=1.0,
+        ge=0,
+        description="promote only if the new model beats models/current by more than this "
+        "many CV standard deviations of the selection metric (0 = any improvement)",
+    )
+    force_promote: bool = Field(
+        default=False,
+        description="promote (if it beats recency) even when models/current cannot be compared "
+        "on a date neither model was fitted on; the history records it as forced",
+    )
 
     @classmethod
     def settings_customise_sources(

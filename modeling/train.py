@@ -7,12 +7,18 @@ folds by as-of date (several later dates judge better than one), or on the valid
 alone with --choose-on validation. Two baselines stand beside the models: recency, and BG/NBD
 fitted on the same training rows. models/<version>/ gets the artifact, metrics.json and
 report.html. The chosen model is promoted to models/current only if it beats the recency
-baseline on that held-out date; otherwise the command says so and exits with status 2.
+baseline on that held-out date (otherwise the command says so and exits with status 2) and
+then only if it also beats the model in models/current, the champion, on that date by more
+than `champion_margin_sd` CV standard deviations (`champion`). A champion kept is not a
+failure: the run exits 0 (so `make pipeline` goes on) and says "CHAMPION KEPT" with both
+figures; metrics.json's `promotion` holds the verdict either way. Every switch of
+models/current is appended to models/promotions.jsonl (`promotions`).
 
 `run` reads as the steps, each in its own module:
 training set (`training_set`) → fit (`fitting`) → baselines (`baselines`) → cross-validation
 (`crossval`) → choose and gate (`selection`) → artifact (`metadata`, `artifact`) → report
-(`importance`, `report`, `summary`).
+(`importance`, `report`, `summary`) → champion / challenger (`champion`) and promotion
+(`artifact.promote`, `promotions`).
 """
 
 from __future__ import annotations
@@ -30,9 +36,10 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from modeling import training_set
+from modeling import champion, promotions, training_set
 from modeling.artifact import promote, save_artifact
 from modeling.baselines import BGNBD_KEY, RECENCY, Reference, fit_baselines, oracle
+from modeling.champion import Verdict
 from modeling.crossval import cross_validate
 from modeling.evaluate import slice_metrics
 from modeling.fitting import FittedModel, fit_model
@@ -47,8 +54,11 @@ from modeling.training_set import TrainingSet
 log = logging.getLogger("modeling.train")
 
 GATE_FAILED = 2
+# the champion in models/current stays: not an error, the run did its job (and `make pipeline`
+# must go on to scoring with the model in force)
+CHAMPION_KEPT = 0
 
-__all__ = ["GATE_FAILED", "choose_model", "main", "parse_args", "run"]
+__all__ = ["CHAMPION_KEPT", "GATE_FAILED", "choose_model", "main", "parse_args", "run"]
 
 
 class Stopwatch:
@@ -66,7 +76,8 @@ class Stopwatch:
 
 
 def run(settings: TrainSettings) -> int:
-    """One training run; 0 when a model was promoted, GATE_FAILED when none beat recency."""
+    """One training run: 0 when a model was promoted, CHAMPION_KEPT (also 0) when the champion
+    stayed, GATE_FAILED when the chosen model did not beat recency."""
     started = time.perf_counter()
     clock = Stopwatch()
     window, seed, metric = settings.label_window_days, settings.seed, settings.selection_metric
@@ -128,6 +139,21 @@ def run(settings: TrainSettings) -> int:
         protocol=protocol,
     )
 
+    verdict = None
+    if gate.passed:
+        verdict = champion.judge(
+            settings.models_dir,
+            data,
+            chosen.entry["test"],
+            window=window,
+            metric=metric,
+            cv_spread=champion.spread(chosen.entry.get("cv"), metric),
+            multiplier=settings.champion_margin_sd,
+            force=settings.force_promote,
+        )
+        clock.lap("champion / challenger")
+    metrics["promotion"] = verdict.as_dict() if verdict else None
+
     version = f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{chosen_key}"
     directory = settings.models_dir / version
     save_artifact(
@@ -157,7 +183,9 @@ def run(settings: TrainSettings) -> int:
     metrics["seconds"] = {**clock.seconds, "total": round(elapsed, 2)}
     (directory / "metrics.json").write_text(json.dumps(metrics, indent=2))
     print_comparison(metrics, str(data.test_date))
-    return _promote_if_passed(settings.models_dir, version, directory, chosen, gate, elapsed)
+    return _promote_if_passed(
+        settings.models_dir, version, directory, chosen, gate, verdict, elapsed
+    )
 
 
 def _entries(fitted: dict[str, FittedModel], baselines: dict) -> dict[str, dict]:
@@ -209,18 +237,35 @@ def _promote_if_passed(
     directory: Path,
     chosen: FittedModel,
     gate: Gate,
+    verdict: Verdict | None,
     elapsed: float,
 ) -> int:
-    """Point models/current at the new version if the gate passed; say why not otherwise."""
-    if not gate.passed:
+    """Point models/current at the new version if the gate passed and the challenger beat
+    the champion (recorded in models/promotions.jsonl); say why not otherwise."""
+    if not gate.passed or verdict is None:
         print(
             f"\nNOT PROMOTED: {chosen.name} scored {gate.metric} {gate.chosen:.4f} on the "
             f"held-out date, not above the recency baseline's {gate.recency_baseline:.4f}. "
             f"The artifact is kept at {directory} for inspection; models/current is unchanged."
         )
         return GATE_FAILED
+    if not verdict.promote:
+        print(
+            f"\nCHAMPION KEPT: {verdict.champion} stays in models/current. {verdict.reason}. "
+            f"The challenger is kept at {directory} for inspection."
+        )
+        return CHAMPION_KEPT
     promote(models_dir, version)
-    print(f"\npromoted {version} → {models_dir / 'current'} ({elapsed:.1f} s)")
+    promotions.record(
+        models_dir,
+        action=promotions.PROMOTE,
+        version=version,
+        previous=verdict.champion,
+        reason=verdict.reason,
+        compared_on=verdict.compared_on,
+        figures=verdict.figures,
+    )
+    print(f"\npromoted {version} → {models_dir / 'current'} ({elapsed:.1f} s): {verdict.reason}")
     print(f"report: {directory / 'report.html'}")
     return 0
 
@@ -235,7 +280,11 @@ def parse_args(argv: list[str] | None = None) -> TrainSettings:
         "point-in-time training set from Feast, write models/<version>/ and promote the best "
         "to models/current if it beats the recency baseline. Every flag can also be set by "
         "the environment variable named in its help (TRAIN_<FIELD>, or the pipeline's data "
-        "folder variables).",
+        "folder variables). The new model replaces models/current only if it also beats it "
+        "(the champion) on the newest labelled date neither was fitted on, by more than "
+        "--champion-margin-sd CV standard deviations; a champion kept exits 0, a model "
+        "that does not beat recency exits 2. Each promotion is appended to "
+        "models/promotions.jsonl; python -m modeling.rollback undoes the last one.",
     )
     add_flags(parser, defaults)
     return from_flags(parser, argv)
