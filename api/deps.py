@@ -1,4 +1,5 @@
-"""Shared dependencies as Annotated aliases: the settings, the serving snapshot, admin auth."""
+"""Shared dependencies as Annotated aliases: the settings, the serving snapshot, the serve
+log, admin auth."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Annotated
 from fastapi import Depends, Header, HTTPException, Request
 from starlette.concurrency import run_in_threadpool
 
+from api.serve_log import ServeLog
 from api.serving import ServingState
 from api.settings import Settings
 from api.snapshot import Serving
@@ -31,6 +33,12 @@ async def get_serving(request: Request) -> Serving:
     return await run_in_threadpool(state.current)  # may retry loading: off the event loop
 
 
+async def get_serve_log(request: Request) -> ServeLog | None:
+    """Where answered predictions are queued for the log; None when API_SERVE_LOG_ENABLED
+    is false."""
+    return request.app.state.serve_log
+
+
 def require_admin(
     settings: Annotated[Settings, Depends(get_settings)],
     x_admin_token: Annotated[str | None, Header()] = None,
@@ -47,4 +55,5 @@ def require_admin(
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 StateDep = Annotated[ServingState, Depends(get_state)]
 ServingDep = Annotated[Serving, Depends(get_serving)]
+ServeLogDep = Annotated[ServeLog | None, Depends(get_serve_log)]
 AdminDep = Depends(require_admin)

@@ -16,6 +16,7 @@ import xstatic.pkg.bootstrap as bootstrap
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
 
 from api.errors import install_error_handlers
 from api.middleware import (
@@ -24,7 +25,18 @@ from api.middleware import (
     SecurityHeadersMiddleware,
     configure_logging,
 )
-from api.routes import admin, audiences, docs, health, insights, model, predictions, web
+from api.routes import (
+    admin,
+    audiences,
+    docs,
+    health,
+    insights,
+    model,
+    predictions,
+    serve_log_status,
+    web,
+)
+from api.serve_log import ServeLog
 from api.serving import ServingState
 from api.settings import Settings
 from api.validation import invalid_request
@@ -48,17 +60,35 @@ def freeze_startup_objects() -> None:
     gc.freeze()
 
 
+def serve_log_for(settings: Settings) -> ServeLog | None:
+    if not settings.serve_log_enabled:
+        return None
+    return ServeLog(
+        settings.serve_log_dir,
+        queue_rows=settings.serve_log_queue_rows,
+        flush_seconds=settings.serve_log_flush_seconds,
+        flush_rows=settings.serve_log_flush_rows,
+    )
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     state = ServingState(settings)
+    serve_log = serve_log_for(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging()
+        if serve_log is not None:
+            serve_log.start()  # in the worker process: its own writer, its own files
         state.start()  # model + store; failures make /health say not ready, not a crash
         freeze_startup_objects()
-        yield
-        gc.unfreeze()  # at shutdown they may be collected again, and freed before exit
+        try:
+            yield
+        finally:
+            if serve_log is not None:  # requests in flight are answered by now: keep them all
+                await run_in_threadpool(serve_log.stop)
+            gc.unfreeze()  # at shutdown they may be collected again, and freed before exit
 
     app = FastAPI(
         title="Customer Repeat Purchase Predictor",
@@ -71,6 +101,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.serving = state
+    app.state.serve_log = serve_log
     install_error_handlers(app)
     app.add_exception_handler(RequestValidationError, invalid_request)  # echoes any input
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
@@ -83,6 +114,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         insights.router,
         audiences.router,
         health.router,
+        serve_log_status.router,
         admin.router,
         web.router,
         docs.router,

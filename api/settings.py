@@ -22,7 +22,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
-from ingest.paths import pipeline_paths
+from ingest.paths import REPO_ROOT, pipeline_paths
 from modeling.decision import TierSettings
 
 MIN_ADMIN_TOKEN_LENGTH = 16
@@ -71,6 +71,17 @@ class Settings(TierSettings):
     scores_path: Path | None = None
     audience_page_max: int = Field(default=500, ge=1, le=10_000)
 
+    # the serve log (api/serve_log.py): every answered prediction, one Parquet file per flush
+    # under <serve_log_dir>/date=YYYY-MM-DD/, each worker its own files; relative to the
+    # checkout like the pipeline's folders. At most serve_log_queue_rows rows wait per worker
+    # (more are dropped and counted); a file is written every serve_log_flush_seconds or as
+    # soon as serve_log_flush_rows wait; an unwritable folder is counted, never fatal
+    serve_log_enabled: bool = True
+    serve_log_dir: Path = REPO_ROOT / "data" / "serve_log"
+    serve_log_queue_rows: int = Field(default=100_000, ge=1, le=10_000_000)
+    serve_log_flush_seconds: float = Field(default=10, gt=0, le=3600)
+    serve_log_flush_rows: int = Field(default=20_000, ge=1, le=10_000_000)
+
     # used by `python -m api`, the Dockerfile and docker-compose (uvicorn's own flags win)
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
@@ -91,6 +102,11 @@ class Settings(TierSettings):
     @property
     def model_dir(self) -> Path:
         return self.models_dir / "current"
+
+    @field_validator("serve_log_dir")
+    @classmethod
+    def _anchor_at_checkout(cls, value: Path) -> Path:
+        return (REPO_ROOT / value).resolve()
 
     @field_validator("admin_token")
     @classmethod
