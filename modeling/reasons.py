@@ -109,32 +109,85 @@ def _format_columns(template: str, columns: dict[str, list]) -> list[str]:
     return ["".join(row) for row in zip(*parts, strict=False)]  # literals repeat forever
 
 
-def reason_texts(frame: pd.DataFrame, features: Sequence[str] | pd.Series) -> list[str]:
-    """`reason_text` for every row of `frame`, feature `features[i]` for row i, vectorised by
-    feature: one template, its columns as lists and one missing mask per group (the batch
-    scorer's top-k reasons over a million rows). The words equal `reason_text`'s."""
-    names = np.asarray(list(features), dtype=object)
-    out = np.empty(len(frame), dtype=object)
-    for feature in pd.unique(names):
-        where = np.flatnonzero(names == feature)
+def _distinct(column: pd.Series) -> tuple[np.ndarray, list] | None:
+    """(code per row, -1 where missing; the distinct values as `tolist` gives them), or None
+    when equal values could read differently: -0.0 beside 0.0, or 1 beside 1.0 and True in a
+    column of mixed objects."""
+    if column.dtype == object:
+        if pd.api.types.infer_dtype(column, skipna=True) != "string":
+            return None
+    elif column.dtype.kind not in "biuf":  # e.g. a categorical: row by row
+        return None
+    codes, uniques = pd.factorize(column)
+    if column.dtype.kind == "f":
+        numbers = column.to_numpy(dtype=np.float64, na_value=np.nan)
+        if np.any((numbers == 0) & np.signbit(numbers)):
+            return None
+    return codes, list(uniques.tolist())
+
+
+def reason_texts(
+    frame: pd.DataFrame, features: Sequence[str] | pd.Series, rows: Sequence[int] | None = None
+) -> list[str]:
+    """`reason_text` for rows of `frame`, feature `features[i]` for row `rows[i]` (a position;
+    default: row i), vectorised by feature and by distinct value: one template, each distinct
+    value (or combination of a template's columns) said once, whatever the number of rows
+    (the batch scorer's top-k reasons over a million rows). The words equal `reason_text`'s."""
+    named, names = pd.factorize(np.asarray(list(features), dtype=object))
+    at_all = np.arange(len(named)) if rows is None else np.asarray(rows, dtype=np.int64)
+    out = np.empty(len(named), dtype=object)
+    for code, feature in enumerate(names.tolist()):
+        where = np.flatnonzero(named == code)
+        at = at_all[where]
         column = _columns().get(feature)
         template = column.reason if column is not None else None
-        fields = [feature, *(_fields(template) if template else ())]
-        fields = [f for f in dict.fromkeys(fields) if f in frame.columns]
-        part = frame.iloc[where]
-        values = part[feature].tolist() if feature in frame.columns else [None] * len(where)
-        if template is None or len(fields) < len(dict.fromkeys([feature, *_fields(template)])):
-            rows = part[fields].to_dict("records") if fields else [{}] * len(where)
-            out[where] = [reason_text(feature, v, r) for v, r in zip(values, rows, strict=True)]
+        wanted = list(dict.fromkeys([feature, *(_fields(template) if template else ())]))
+        distinct = None
+        if template is not None and all(f in frame.columns for f in wanted):
+            distinct = [_distinct(frame[f].iloc[at]) for f in wanted]
+        if (
+            distinct is None
+            or any(d is None for d in distinct)
+            or math.prod(len(u) + 1 for _, u in distinct) >= 2**63  # keys would overflow
+        ):
+            out[where] = _one_at_a_time(frame, feature, at)
             continue
-        missing = part[fields].isna().any(axis=1).to_numpy()
-        columns = {"value": values, **{f: part[f].tolist() for f in fields[1:]}}
+        # one key per combination of the template's columns: (code + 1) in mixed radix
+        key = np.zeros(len(at), dtype=np.int64)
+        for codes, uniques in distinct:
+            key = key * (len(uniques) + 1) + (codes + 1)
+        inverse, keys = pd.factorize(key)
+        one_row = np.empty(len(keys), dtype=np.int64)
+        one_row[inverse] = np.arange(len(inverse))  # a row of each combination
+        combos = np.stack([codes for codes, _ in distinct], axis=1)[one_row]
+        known = np.flatnonzero((combos >= 0).all(axis=1))
+        values = {
+            name: [uniques[i] for i in combos[known, j].tolist()]
+            for j, (name, (_, uniques)) in enumerate(
+                zip(["value", *wanted[1:]], distinct, strict=True)
+            )
+        }
         try:
-            words = _format_columns(template, columns)
-        except (ValueError, TypeError):  # a value the template cannot format: row by row
-            rows = part[fields].to_dict("records")
-            words = [reason_text(feature, v, r) for v, r in zip(values, rows, strict=True)]
-        unknown = _unknown(feature, column)
-        words = [unknown if m else w for m, w in zip(missing.tolist(), words, strict=True)]
-        out[where] = words
+            said = _format_columns(template, values)
+        except (ValueError, TypeError):  # a value the template cannot format: one at a time
+            said = [
+                reason_text(feature, value, {f: values[f][i] for f in wanted[1:]})
+                for i, value in enumerate(values["value"])
+            ]
+        words = np.full(len(combos), _unknown(feature, column), dtype=object)
+        words[known] = said
+        out[where] = words[inverse]
     return out.tolist()
+
+
+def _one_at_a_time(frame: pd.DataFrame, feature: str, at: np.ndarray) -> list[str]:
+    """`reason_text` row by row: a feature without a template or missing from the frame, or
+    values `_distinct` cannot merge."""
+    column = _columns().get(feature)
+    template = column.reason if column is not None else None
+    wanted = dict.fromkeys([feature, *(_fields(template) if template else ())])
+    fields = [f for f in wanted if f in frame.columns]
+    part = frame[fields].iloc[at] if fields else None
+    values = part[feature].tolist() if feature in frame.columns else [None] * len(at)
+    records = part.to_dict("records") if part is not None else [{}] * len(at)
+    return [reason_text(feature, v, r) for v, r in zip(values, records, strict=True)]

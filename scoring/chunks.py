@@ -63,6 +63,21 @@ def _categories(frame: pd.DataFrame, names: tuple[str, ...]) -> list[list[str]]:
     return result
 
 
+def round6(probabilities: np.ndarray) -> np.ndarray:
+    """Python's `round(p, 6)` for each probability, as the API rounds them, in numpy.
+
+    rint(p·1e6)/1e6 is Python's answer whenever p·1e6 rounds to the same integer: the division
+    of an exact integer by 1e6 is the nearest double to the decimal, which is what `round`
+    returns. The product is off by at most ~1e-10, so only values within 1e-6 of a half
+    (about 2 in a million, np.round's trouble) are rounded by Python itself."""
+    p = np.asarray(probabilities, dtype=np.float64)
+    scaled = p * 1e6
+    rounded = np.rint(scaled) / 1e6
+    for i in np.flatnonzero(np.abs(scaled - np.floor(scaled) - 0.5) < 1e-6).tolist():
+        rounded[i] = round(float(p[i]), 6)
+    return rounded
+
+
 @dataclass
 class ChunkScorer:
     """A loaded model (and its fast path, if it compiled) ready to score chunks."""
@@ -105,9 +120,7 @@ class ChunkScorer:
         one per input row, in input order."""
         n = len(frame)
         probabilities, pushes = self.probabilities_and_pushes(frame)
-        # Python's round, as the API rounds each probability (np.round may differ in the
-        # last bit)
-        rounded = np.fromiter((round(p, 6) for p in probabilities.tolist()), np.float64, n)
+        rounded = round6(probabilities)
         decision = self.decider.decide(rounded)
         out: dict[str, Any] = {
             "customer_id": frame["customer_id"].astype(str).to_numpy(dtype=object),

@@ -7,7 +7,8 @@
 - The reasons: the features with the largest pushes, strongest first (ties in feature order,
   as modeling.explain orders them), never a feature that is the same for every customer on a
   date (modeling.reasons.same_for_everyone), said in the contract's words
-  (modeling.reasons.reason_texts, the templates the API uses).
+  (modeling.reasons.reason_texts, the templates the API uses), every rank of every row in one
+  call, so each distinct value of a feature is said once.
 """
 
 from __future__ import annotations
@@ -48,14 +49,29 @@ class Decider:
         hidden = same_for_everyone()
         strength = np.abs(pushes)
         strength[:, [i for i, name in enumerate(names) if name in hidden]] = 0.0
-        order = np.argsort(-strength, axis=1, kind="stable")[:, :top]
-        labels = np.asarray(names, dtype=object)
+        strength[np.isnan(strength)] = 0.0  # never a reason, as zero
+        # the strongest first, ties in feature order: argmax takes the first of equals, as a
+        # stable sort would; a chosen feature is set below any push before the next pick
         rows = np.arange(n)
-        for k in range(order.shape[1]):
-            feature = order[:, k]
-            pushed = strength[rows, feature] > 0
-            if pushed.any():
-                where = np.flatnonzero(pushed)
-                texts = reason_texts(frame.iloc[where], labels[feature[where]])
-                columns[k][where] = np.asarray(texts, dtype=object)
+        picked: list[tuple[np.ndarray, np.ndarray]] = []
+        for _ in range(min(top, len(names))):
+            feature = np.argmax(strength, axis=1)
+            pushed = np.flatnonzero(strength[rows, feature] > 0)
+            picked.append((pushed, feature[pushed]))
+            strength[rows, feature] = -1.0
+        if not picked:
+            return columns
+        # every (row, rank) said at once: each feature's template meets its rows only once
+        texts = np.asarray(
+            reason_texts(
+                frame,
+                np.asarray(names, dtype=object)[np.concatenate([f for _, f in picked])],
+                rows=np.concatenate([where for where, _ in picked]),
+            ),
+            dtype=object,
+        )
+        start = 0
+        for k, (where, _) in enumerate(picked):
+            columns[k][where] = texts[start : start + len(where)]
+            start += len(where)
         return columns
