@@ -8,6 +8,7 @@ MODELS_DIR, SCORES_DIR, FEAST_FS_YAML_FILE_PATH, TRAIN_*).
 """
 
 import json
+import os
 import subprocess
 import sys
 from collections import deque
@@ -74,20 +75,30 @@ def feast_online_store(context: AssetExecutionContext) -> MaterializeResult:
 
 @asset(deps=[feast_online_store, _mart("customer_labels")], group_name=GROUP)
 def model(context: AssetExecutionContext) -> MaterializeResult:
-    """`python -m modeling.train`: train, compare and promote to models/current. When no
-    candidate is promoted (exit GATE_FAILED) the model in force stays and the run goes on."""
+    """`python -m modeling.train`: train, compare, and promote to models/current when the
+    challenger beats the recency baseline and the champion. When it does not (the champion is
+    kept, or GATE_FAILED) the model in force stays and the run goes on to score with it."""
     from modeling.train import GATE_FAILED  # imported here: sklearn and xgboost load slowly
 
-    code, _ = run_command(context, python_module("modeling.train"), ok=(0, GATE_FAILED))
     current = pipeline_paths().models_dir / "current"
-    metadata: dict = {"promoted": code == 0, "current": str(current)}
+    before = _link(current)
+    code, _ = run_command(context, python_module("modeling.train"), ok=(0, GATE_FAILED))
+    after = _link(current)
+    if after is not None and after != before:
+        outcome = "promoted"
+    else:
+        outcome = "did not beat the recency baseline" if code == GATE_FAILED else "champion kept"
+    metadata: dict = {"promoted": outcome == "promoted", "outcome": outcome, "current": after or ""}
     if (current / "metadata.json").exists():
         trained = json.loads((current / "metadata.json").read_text())
-        metadata["version"] = trained.get("version", "")
-        metadata.update(
-            {k: v for k, v in trained.get("metrics", {}).items() if isinstance(v, float)}
-        )
+        metrics = trained.get("metrics", {})
+        metadata.update({k: v for k, v in metrics.items() if isinstance(v, float)})
     return MaterializeResult(metadata=metadata)
+
+
+def _link(current: Path) -> str | None:
+    """The version models/current points at (a symlink, see modeling.artifact.promote)."""
+    return os.readlink(current) if current.is_symlink() else None
 
 
 @asset(deps=[model, _mart("customer_features")], group_name=GROUP)

@@ -58,4 +58,7 @@ def test_every_asset_materializes(pipeline_env, definitions):
     scores = pipeline_env / "scores" / "customer_scores.parquet"
     assert pq.ParquetFile(scores).metadata.num_rows > 0
     model = result.asset_materializations_for_node("model")[0].metadata
-    assert model["promoted"].value is True
+    assert model["promoted"].value is True  # the first model: no champion to beat
+    assert (pipeline_env / "monitoring" / "report.html").exists()
+    [check] = result.get_asset_check_evaluations()
+    assert check.check_name == "no_drift_alert"
