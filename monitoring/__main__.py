@@ -92,15 +92,20 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return NOTHING_TO_MONITOR
     metadata = _current_metadata(paths.models_dir)
-    drift = None
+    drift, skipped = None, None
     if not DRIFT_AVAILABLE:
-        log.warning("no drift check: monitoring/drift.py is not installed")
+        skipped = "monitoring/drift.py is not installed"
     elif metadata is None:
-        log.warning("no drift check: no promoted model in %s (make train)", paths.models_dir)
+        skipped = f"no promoted model in {paths.models_dir} (make train)"
     else:
-        from monitoring.drift import check_drift
+        from monitoring.drift import DriftError, check_drift
 
-        drift = check_drift(paths, metadata, settings)
+        try:
+            drift = check_drift(paths, metadata, settings)
+        except DriftError as exc:
+            skipped = str(exc)
+    if skipped:
+        log.warning("no drift check: %s", skipped)
     if not realized.by_as_of_date and drift is None:
         dates = ", ".join(p["as_of_date"] for p in realized.pending)
         print(
@@ -109,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return NOTHING_TO_MONITOR
-    report = build_report(realized, drift, metadata, paths)
+    report = build_report(realized, drift, metadata, paths, skipped)
     json_path, html_path = write_report(report, settings.json_path, settings.html_path)
     print("\n".join(report_lines(report)))
     print(f"json: {json_path}\nhtml: {html_path}")
@@ -134,8 +139,15 @@ def report_lines(report: dict) -> list[str]:
         )
     for entry in report["realized"]["pending"]:
         lines.append(f"{entry['as_of_date']}: pending ({entry['reason']})")
-    if report["drift"] is None:
-        lines.append("drift: not checked")
+    drift = report["drift"]
+    if drift is None:
+        lines.append(f"drift: not checked ({report['drift_not_checked']})")
+    else:
+        psi = (drift.get("score") or {}).get("psi")
+        lines.append(
+            f"drift of {drift.get('latest')}: {len(drift.get('features') or [])} features "
+            f"checked, score PSI {_f(psi, 3)}, {len(drift.get('alerts') or [])} alert(s)"
+        )
     lines += [f"ALERT {alert}" for alert in report["alerts"]]
     return lines
 

@@ -14,7 +14,7 @@ import html
 import io
 import json
 import os
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import matplotlib
@@ -26,13 +26,19 @@ from ingest.paths import PipelinePaths
 from modeling.report import CSS, _table
 from monitoring.realized import MODEL, NAMES, PROBABILITIES, Realized
 
+COLOURS = {key: f"C{i}" for i, key in enumerate(NAMES)}  # one colour per score in every plot
+
 # ---- the data -------------------------------------------------------------------------------
 
 
 def build_report(
-    realized: Realized, drift: object | None, metadata: dict | None, paths: PipelinePaths
+    realized: Realized,
+    drift: object | None,
+    metadata: dict | None,
+    paths: PipelinePaths,
+    drift_not_checked: str | None = None,
 ) -> dict:
-    """monitor.json: realized quality, drift (None when not checked) and the alerts."""
+    """monitor.json: realized quality, drift (None when not checked, and why) and the alerts."""
     drift_dict = dataclasses.asdict(drift) if drift is not None else None
     return {
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -52,6 +58,7 @@ def build_report(
         },
         "realized": realized.as_dict(),
         "drift": drift_dict,
+        "drift_not_checked": drift_not_checked,
         "alerts": list(drift_dict["alerts"]) if drift_dict else [],
     }
 
@@ -89,29 +96,35 @@ def _nan(value: float | None) -> float:
     return float("nan") if value is None else value
 
 
+def _days(entries: list[dict]) -> list[date]:
+    return [date.fromisoformat(e["as_of_date"]) for e in entries]
+
+
 def _over_time(entries: list[dict]) -> str:
     """ROC-AUC and PR-AUC per as-of date, every score; the training test metric as a star."""
-    days = [e["as_of_date"] for e in entries]
+    days = _days(entries)
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
     for ax, metric, title in zip(axes, ("roc_auc", "pr_auc"), ("ROC-AUC", "PR-AUC"), strict=True):
         for key, name in NAMES.items():
             values = [_nan(e["scores"].get(key, {}).get(metric)) for e in entries]
-            ax.plot(days, values, "o-" if key == MODEL else "o--", ms=4, lw=1.4, label=name)
-        for e in entries:
+            style = "o-" if key == MODEL else "o--"
+            ax.plot(days, values, style, ms=4, lw=1.4, color=COLOURS[key], label=name)
+        for day, e in zip(days, entries, strict=True):
             for version, reference in e["training_test_metrics"].items():
-                ax.plot([e["as_of_date"]], [_nan(reference.get(metric))], "*", ms=13,
-                        color="black", label=f"training report, test date ({version})")  # fmt: skip
+                ax.plot([day], [_nan(reference.get(metric))], "*", ms=13, color="black",
+                        label=f"training report, test date ({version})")  # fmt: skip
         ax.set(title=f"Realized {title} by as-of date", xlabel="as-of date", ylabel=title)
+        ax.set_xticks(days)
         ax.tick_params(axis="x", rotation=45, labelsize=8)
         handles, labels = ax.get_legend_handles_labels()
         unique = dict(zip(labels, handles, strict=True))
-        ax.legend(unique.values(), unique.keys(), fontsize=7, loc="lower left")
+        ax.legend(unique.values(), unique.keys(), fontsize=7)
     return _inline(fig, "realized ROC-AUC and PR-AUC over time")
 
 
 def _calibration(entries: list[dict]) -> str:
     """Mean predicted vs observed rate per date, and the latest date's reliability diagram."""
-    days = [e["as_of_date"] for e in entries]
+    days = _days(entries)
     fig, (trend, diagram) = plt.subplots(1, 2, figsize=(11, 4.4))
     trend.plot(days, [_nan(e["observed_rate"]) for e in entries], "ko-", ms=4, label="observed")
     latest = entries[-1]
@@ -119,11 +132,13 @@ def _calibration(entries: list[dict]) -> str:
         if key not in latest["scores"]:
             continue
         predicted = [_nan(e["scores"].get(key, {}).get("mean_predicted")) for e in entries]
-        trend.plot(days, predicted, "o--", ms=4, label=f"{NAMES[key]}: mean predicted")
+        trend.plot(days, predicted, "o--", ms=4, color=COLOURS[key],
+                   label=f"{NAMES[key]}: mean predicted")  # fmt: skip
         bins = [b for b in latest["scores"][key]["reliability"] if b["rows"]]
         diagram.plot([b["mean_predicted"] for b in bins], [b["observed_rate"] for b in bins],
-                     "o-", ms=4, label=NAMES[key])  # fmt: skip
+                     "o-", ms=4, color=COLOURS[key], label=NAMES[key])  # fmt: skip
     trend.set(title="Predicted vs observed repeat rate", xlabel="as-of date", ylabel="share")
+    trend.set_xticks(days)
     trend.tick_params(axis="x", rotation=45, labelsize=8)
     trend.legend(fontsize=7)
     diagram.plot([0, 1], [0, 1], ":", color="grey", lw=1, label="perfect")
@@ -187,9 +202,9 @@ def _reliability(entry: dict) -> str:
     return "".join(parts)
 
 
-def _drift(drift: dict | None) -> str:
+def _drift(drift: dict | None, why_not: str | None) -> str:
     if drift is None:
-        return "<p>Not checked (no drift module or no promoted model).</p>"
+        return f"<p>Not checked: {html.escape(why_not or 'unknown')}.</p>"
     parts = [
         f"<p>Latest as-of date {html.escape(str(drift.get('latest')))} against the training "
         f"window {html.escape(' – '.join(map(str, drift.get('reference') or [])))}.</p>"
@@ -270,7 +285,7 @@ def render_html(report: dict) -> str:
 <h2>Pending (label window still open)</h2>
 {pending if realized["pending"] else "<p>None.</p>"}
 <h2>Drift of the latest as-of date</h2>
-{_drift(report["drift"])}
+{_drift(report["drift"], report["drift_not_checked"])}
 {f"<h2>Notes</h2><ul>{notes}</ul>" if notes else ""}
 </body></html>
 """

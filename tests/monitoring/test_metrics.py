@@ -3,6 +3,7 @@ and the metrics themselves, where every expected number is known in advance."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime
 
 import numpy as np
@@ -20,6 +21,7 @@ from monitoring.realized import (
 )
 from scoring.schema import SCHEMA
 from scoring.score_all import snapshot_path
+from tests.monitoring.conftest import run_monitor
 
 MONDAY, WEDNESDAY, NEXT_MONDAY = date(2025, 12, 1), date(2025, 12, 3), date(2025, 12, 8)
 
@@ -122,3 +124,28 @@ def test_a_calibrated_probability_has_no_calibration_error():
     assert metrics["mean_predicted"] == metrics["observed_rate"] == 0.5
     overconfident = score_metrics(y, np.full(100, 0.9), probability=True, bins=10)
     assert overconfident["calibration_error"] == pytest.approx(0.4)
+
+
+def test_without_a_model_the_command_reports_realized_quality_alone(
+    paths, monkeypatch, tmp_path, capsys
+):
+    env = {"FEATURES_DIR": str(paths.features_dir), "SCORES_DIR": str(paths.scores_dir),
+           "MODELS_DIR": str(paths.models_dir)}  # fmt: skip
+    assert run_monitor(monkeypatch, env, tmp_path / "out") == 0
+    report = json.loads((tmp_path / "out" / "monitor.json").read_text())
+    assert report["drift"] is None and "no promoted model" in report["drift_not_checked"]
+    assert len(report["realized"]["by_as_of_date"]) == 2
+    assert "drift: not checked" in capsys.readouterr().out
+
+
+def test_no_closed_window_and_no_drift_check_is_nothing_to_monitor(
+    paths, monkeypatch, tmp_path, capsys
+):
+    (paths.features_dir / "customer_labels.parquet").unlink()
+    _marts(paths.features_dir, {date(2025, 11, 1): [1, 0]})  # labels of other dates only
+    env = {"FEATURES_DIR": str(paths.features_dir), "SCORES_DIR": str(paths.scores_dir),
+           "MODELS_DIR": str(paths.models_dir)}  # fmt: skip
+    assert run_monitor(monkeypatch, env, tmp_path / "out") == 2
+    err = capsys.readouterr().err
+    assert "nothing to monitor" in err and "2025-12-01, 2025-12-03, 2025-12-08" in err
+    assert not (tmp_path / "out").exists()
