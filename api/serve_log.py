@@ -62,6 +62,7 @@ SCHEMA = pa.schema(
 Row = tuple[str | None, datetime | None, str, float, str, float, str]
 
 PARTITIONING = ds.partitioning(pa.schema([("date", pa.string())]), flavor="hive")
+FILE_SCHEMA = SCHEMA.append(pa.field("date", pa.string()))  # with the folder's date
 
 
 class ServeLog:
@@ -220,7 +221,8 @@ def read(directory: Path, since: date | None = None, until: date | None = None) 
     directory = Path(directory)
     if not directory.is_dir():
         return SCHEMA.empty_table()
-    dataset = ds.dataset(directory, format="parquet", partitioning=PARTITIONING)
+    # the schema given, not inferred: a folder without files yet reads as empty too
+    dataset = ds.dataset(directory, schema=FILE_SCHEMA, format="parquet", partitioning=PARTITIONING)
     condition = None
     if since is not None:
         condition = ds.field("date") >= since.isoformat()
@@ -228,4 +230,4 @@ def read(directory: Path, since: date | None = None, until: date | None = None) 
         upper = ds.field("date") <= until.isoformat()
         condition = upper if condition is None else condition & upper
     table = dataset.to_table(columns=SCHEMA.names, filter=condition)
-    return table.cast(SCHEMA).sort_by("served_at")
+    return table.sort_by("served_at")

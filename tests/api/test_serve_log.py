@@ -20,7 +20,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.main import create_app
-from api.serve_log import ServeLog, read
+from api.serve_log import SCHEMA, ServeLog, read
 from tests.api.test_server import _start, _workers
 
 WHAT_IF = {"recency_days": 3, "orders_count": 12}
@@ -160,6 +160,12 @@ def test_one_file_per_day_and_read_by_day(tmp_path):
     assert read(tmp_path, since=date(2026, 11, 25))["served_at"].to_pylist() == [after]
     assert read(tmp_path, until=date(2026, 11, 24))["customer_id"].to_pylist() == ["C1"]
     assert read(tmp_path / "missing").num_rows == 0
+
+
+def test_a_folder_without_files_yet_reads_as_empty(tmp_path):
+    (tmp_path / "date=2026-11-25").mkdir()  # e.g. created by a writer that failed since
+    assert read(tmp_path).num_rows == 0
+    assert read(tmp_path).schema == SCHEMA
 
 
 @pytest.mark.slow
