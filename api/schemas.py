@@ -110,6 +110,22 @@ class DecisionRuleCard(BaseModel):
     sentence: str = Field(description="the rule in words, as the web card states it")
 
 
+class Promotion(BaseModel):
+    """Why the served model is in models/current: its latest models/promotions.jsonl entry."""
+
+    action: Literal["promote", "rollback"]
+    time: datetime
+    version: str
+    previous: str | None = Field(description="the model it replaced in models/current")
+    reason: str
+    compared_on: str | None = Field(
+        default=None, description="the as-of date it and the model it replaced were scored on"
+    )
+    figures: dict[str, Any] | None = Field(
+        default=None, description="both models' PR-AUC and ROC-AUC there, and the margin"
+    )
+
+
 class ModelCard(BaseModel):
     version: str
     model: str
@@ -124,6 +140,11 @@ class ModelCard(BaseModel):
     explanation_method: str
     decision_rule: DecisionRuleCard
     base_rate: float | None = Field(description="a typical customer's probability")
+    promotion: Promotion | None = Field(
+        default=None,
+        description="why this model serves (promoted over the previous one, or rolled back "
+        "to); null when models/promotions.jsonl does not mention it",
+    )
 
 
 class Health(BaseModel):

@@ -51,6 +51,7 @@ from xgboost import XGBClassifier
 
 from feature_repo import fingerprint
 from modeling.dataset import FeatureSpec
+from modeling.jsonsafe import strict_json
 from modeling.preprocess import as_model_input
 
 PREPROCESSOR, CALIBRATOR = "preprocessor.skops", "calibrator.skops"
@@ -113,17 +114,6 @@ def sha256(data: bytes) -> str:
 
 
 # ---- writing ------------------------------------------------------------------------------
-
-
-def strict_json(value: Any) -> Any:
-    """A non-finite float becomes null: metadata.json stays strict JSON (a bare NaN is not)."""
-    if isinstance(value, dict):
-        return {k: strict_json(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [strict_json(v) for v in value]
-    if isinstance(value, (float, np.floating)) and not math.isfinite(value):
-        return None
-    return value
 
 
 def save_artifact(

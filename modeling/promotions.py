@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from modeling.artifact import strict_json
+from modeling.jsonsafe import strict_json
 
 log = logging.getLogger(__name__)
 

@@ -24,10 +24,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from feature_repo.fingerprint import METADATA_KEY
 from ingest.paths import pipeline_paths
 from modeling import promotions
-from modeling.artifact import ArtifactError, load_model, promote
 
 REFUSED = 2
 RELOAD_FAILED = 1
@@ -39,6 +37,8 @@ class RollbackRefused(RuntimeError):
 
 
 def _fingerprint(directory: Path) -> str | None:
+    from feature_repo.fingerprint import METADATA_KEY  # Feast: imported only when needed
+
     try:
         return json.loads((directory / "metadata.json").read_text()).get(METADATA_KEY)
     except (OSError, ValueError, AttributeError):
@@ -47,6 +47,9 @@ def _fingerprint(directory: Path) -> str | None:
 
 def rollback(models_dir: Path, note: str | None = None) -> dict:
     """Switch models/current to the version its latest promotion replaced; the new entry."""
+    # the model libraries load slowly: not for --help or a refusal
+    from modeling.artifact import ArtifactError, load_model, promote
+
     current = promotions.current_version(models_dir)
     if current is None:
         raise RollbackRefused(f"no models/current in {models_dir}: nothing to roll back")

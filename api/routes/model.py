@@ -5,8 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from api.deps import ServingDep, SettingsDep
-from api.schemas import DecisionRuleCard, ModelCard
+from api.schemas import DecisionRuleCard, ModelCard, Promotion
 from api.scoring import base_rate_for, rule_for
+from modeling import promotions
 from modeling.explain import method_for
 
 router = APIRouter(prefix="/model", tags=["model"])
@@ -15,8 +16,12 @@ router = APIRouter(prefix="/model", tags=["model"])
 @router.get("")
 def model_card(serving: ServingDep, settings: SettingsDep) -> ModelCard:
     """Version, training dates, held-out metrics, threshold, feature list, the decision rule
-    (tier, verdict and action from the probability) and the base rate of the model."""
+    (tier, verdict and action from the probability), the base rate of the model, and why it
+    serves (its latest entry in models/promotions.jsonl: promoted over whom, on which figures,
+    or rolled back to)."""
     meta = serving.model.metadata
+    # the folder is the version the history names (serving resolved models/current once)
+    entry = promotions.latest_for(settings.models_dir, serving.model.directory.name)
     return ModelCard(
         version=meta["version"],
         model=meta.get("model", "unknown"),
@@ -31,4 +36,5 @@ def model_card(serving: ServingDep, settings: SettingsDep) -> ModelCard:
         explanation_method=method_for(serving.model.estimator),
         decision_rule=DecisionRuleCard(**rule_for(serving.model, settings).as_dict()),
         base_rate=base_rate_for(serving.model),
+        promotion=Promotion(**entry) if entry else None,
     )

@@ -739,6 +739,12 @@ callApi("GET", "/model").then((m) => {
   $("model-line").textContent = "Model " + m.version + ", trained "
     + day(m.trained_at) + ". " + m.decision_rule.sentence
     + (m.base_rate === null ? "" : " A typical customer: " + pct(m.base_rate) + ".");
+  const p = m.promotion; // why this model serves (models/promotions.jsonl)
+  if (p) {
+    $("promotion-line").textContent = "Serving " + m.version + ", "
+      + (p.action === "rollback" ? "restored " : "promoted ") + day(p.time) + ": " + p.reason;
+    $("promotion-line").hidden = false;
+  }
 }).catch((e) => {
   $("model-line").textContent = "No model available: " + e.message;
 }).finally(openFromHash);
