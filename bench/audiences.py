@@ -38,7 +38,7 @@ import pyarrow.compute as pc
 from bench.serving import _tree_rss_mb, _wrk
 from ingest.paths import REPO_ROOT
 from tests.audiences.scores import scores_table, write_scores
-from tests.support.services import free_port
+from tests.support.services import free_port, stop, wait_until_ready
 
 # the filtered audiences whose first page is timed (each a marketer's plausible question)
 QUERIES = [
@@ -85,20 +85,6 @@ end
 
 def _path(params: dict) -> str:
     return "/audiences?" + urlencode({"limit": 100, **params}, doseq=True)
-
-
-def _wait_for_audiences(base_url: str, process: subprocess.Popen, seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the server exited with {process.returncode}")
-        try:
-            if httpx.get(f"{base_url}/audiences?limit=1", timeout=30).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.25)
-    raise RuntimeError(f"{base_url}/audiences not ready within {seconds} s")
 
 
 def _warm(base_url: str, workers: int, seconds: float = 300) -> None:
@@ -173,7 +159,7 @@ def run(
                 stderr=subprocess.STDOUT,
             )  # fmt: skip
         try:
-            _wait_for_audiences(base_url, process, seconds=300)
+            wait_until_ready(base_url, process, seconds=300, path="/audiences?limit=1")
             scripts = {}
             for name, queries in (("page", QUERIES), ("other_sort", SORTED_QUERIES)):
                 scripts[name] = Path(tmp) / f"{name}.lua"
@@ -192,12 +178,7 @@ def run(
             result["csv"] = _csv(base_url, threshold, csv_repeats)
             result["rss_mb_after"] = round(_tree_rss_mb(process.pid), 1)
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
+            stop(process)
         errors = [line for line in log_path.read_text().splitlines() if '"level": "ERROR"' in line]
         result["server_error_lines"] = len(errors)
         result["server_errors"] = [line[:300] for line in errors[:5]]

@@ -50,7 +50,7 @@ import httpx
 import pandas as pd
 
 from ingest.paths import REPO_ROOT
-from tests.support.services import free_port, redis_server, wait_until_ready
+from tests.support.services import free_port, redis_server, stop, wait_until_ready
 
 LUA = r"""
 local ids = {%(ids)s}
@@ -307,12 +307,7 @@ def run(
             result["batch_1000"] = _batch(base_url, ids, log_path, batch_repeats)
             result["rss_mb_after"] = round(_tree_rss_mb(process.pid), 1)
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
+            stop(process)
         errors = [line for line in log_path.read_text().splitlines() if '"level": "ERROR"' in line]
         result["server_error_lines"] = len(errors)
     result["load_after"] = os.getloadavg()

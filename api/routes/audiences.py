@@ -17,7 +17,6 @@ from fastapi.responses import StreamingResponse
 
 from api.audience_query import (
     CHOICE_FILTERS,
-    CSV_COLUMNS,
     SORT_COLUMNS,
     TIERS,
     AudienceFilter,
@@ -31,18 +30,11 @@ from api.settings import Settings
 from ingest.paths import pipeline_paths
 from scoring.schema import SCORES_FILE
 
-# shown by /docs; tests/audiences check that it is a valid answer
+# shown by /docs: the app's own answers on the sample (`python -m api.docs_examples` writes
+# them); tests/audiences check that they are still valid answers
 EXAMPLE_FILE = Path(__file__).with_name("audiences_example.json")
 EXAMPLE = json.loads(EXAMPLE_FILE.read_text(encoding="utf-8"))
-CSV_EXAMPLE = (
-    ",".join(f'"{c}"' for c in CSV_COLUMNS)
-    + "\n"
-    + '"C0004217",0.912,"high",true,"Likely to buy again, among the most likely: reward '
-    'programmes and premium offers.",'
-    '"Ordered 9 times in the last year","Last order 6 days ago — usually orders every 21 '
-    'days","Spends ₹8,400 per order on average","₹5,000–30,000","6–10 orders",'
-    '"30 days or less","groceries","upi","Mumbai",8412.5,9,6,2025-12-01,"20251201T0300-xgboost"\n'
-)
+CSV_EXAMPLE = EXAMPLE_FILE.with_suffix(".csv").read_text(encoding="utf-8")
 MAX_VALUES = 100  # values per filter
 MAX_VALUE_LENGTH = 200
 MAX_OFFSET = 1_000_000_000

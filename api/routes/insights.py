@@ -19,8 +19,8 @@ from api.insight_schemas import Insights, Segment
 from api.segment_rates import NoSegmentRates, load_segment_rates, mart_path
 from ingest.dbt_vars import label_window_days
 
-# the answer on the sample `make pipeline` builds (20,000 customers, seed 42), shown by /docs;
-# tests/insights check that it is a valid answer
+# the app's own answer on the sample `make pipeline` builds (20,000 customers, seed 42), shown
+# by /docs and written by `python -m api.docs_examples`; tests/insights check it is still valid
 EXAMPLE_FILE = Path(__file__).with_name("insights_example.json")
 EXAMPLE = json.loads(EXAMPLE_FILE.read_text(encoding="utf-8"))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from api.audience_query import CSV_COLUMNS
 from api.audience_schemas import Audience
 from api.routes.audiences import EXAMPLE
 
@@ -87,6 +88,8 @@ def test_the_docs_example_is_a_valid_answer_and_both_routes_are_documented(clien
     paths = client.get("/openapi.json").json()["paths"]
     json_200 = paths["/audiences"]["get"]["responses"]["200"]["content"]["application/json"]
     assert json_200["example"]["customers"]
-    assert "text/csv" in paths["/audiences.csv"]["get"]["responses"]["200"]["content"]
+    csv_200 = paths["/audiences.csv"]["get"]["responses"]["200"]["content"]["text/csv"]
+    header, *rows = csv_200["example"].splitlines()
+    assert header.replace('"', "").split(",") == list(CSV_COLUMNS) and rows
     assert pd.Series(["tier", "min_probability", "aov_band"]).isin(
         [p["name"] for p in paths["/audiences"]["get"]["parameters"]]).all()  # fmt: skip

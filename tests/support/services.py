@@ -20,8 +20,10 @@ class ServiceMissing(RuntimeError):
     """The service's binary is not installed here."""
 
 
-def wait_until_ready(base_url: str, process: subprocess.Popen, seconds: float = 90) -> None:
-    """Return once GET {base_url}/health answers 200; fail fast if the process has exited."""
+def wait_until_ready(
+    base_url: str, process: subprocess.Popen, seconds: float = 90, path: str = "/health"
+) -> None:
+    """Return once GET {base_url}{path} answers 200; fail fast if the process has exited."""
     import httpx
 
     deadline = time.monotonic() + seconds
@@ -29,12 +31,24 @@ def wait_until_ready(base_url: str, process: subprocess.Popen, seconds: float = 
         if process.poll() is not None:
             raise RuntimeError(f"the server exited with {process.returncode}")
         try:
-            if httpx.get(f"{base_url}/health", timeout=2).status_code == 200:
+            if httpx.get(f"{base_url}{path}", timeout=30).status_code == 200:
                 return
         except httpx.TransportError:
             pass
         time.sleep(0.25)
-    raise RuntimeError(f"{base_url}/health not ready within {seconds} s")
+    raise RuntimeError(f"{base_url}{path} not ready within {seconds} s")
+
+
+def stop(process: subprocess.Popen, seconds: float = 30) -> None:
+    """SIGTERM (a clean shutdown), then SIGKILL if it has not exited within `seconds`."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
 
 
 def free_port() -> int:
