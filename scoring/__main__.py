@@ -57,8 +57,8 @@ def parser() -> argparse.ArgumentParser:
         "--workers",
         type=int,
         default=min(os.cpu_count() or 1, 2),
-        help="processes scoring chunks in parallel, each with its own copy of the model "
-        "(default: %(default)s; 1 scores in this process)",
+        help="processes scoring chunks in parallel, this one and N-1 started ones, each with "
+        "its own copy of the model (default: %(default)s; 1 scores in this process only)",
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p

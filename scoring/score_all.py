@@ -171,7 +171,8 @@ def score_all(
             for table in score_batches(scorer, batches, scored_at, workers):
                 writer.write_table(table)
                 summary.customers += table.num_rows
-                summary.tiers.update(table.column("tier").to_pylist())
+                for tier in pc.value_counts(table.column("tier")).to_pylist():
+                    summary.tiers[tier["values"]] += tier["counts"]
                 bar.update(table.num_rows)
         latest = scores_dir / SCORES_FILE
         latest_tmp = latest.with_name(f".{SCORES_FILE}.{os.getpid()}.tmp")

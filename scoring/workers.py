@@ -1,11 +1,11 @@
 """Chunks scored in parallel worker processes, results in input order, memory bounded.
 
 Scoring is CPU-bound Python and numpy (the TreeSHAP tables, the reason templates) that
-holds the GIL most of the time, so threads do not help; processes do. Each worker is started
+holds the GIL most of the time, so threads do not help; processes do. Each helper is started
 fresh ("spawn": no inherited OpenMP or XGBoost thread state) and loads the model once; the
-parent reads chunks, hands each to a worker as an Arrow batch and writes the results in the
-order it read them. At most `workers + 1` chunks are in flight, so memory stays bounded by the
-chunk size whatever the number of customers.
+parent reads chunks, hands some to a helper as an Arrow batch, scores the others itself and
+writes the results in the order it read them. At most `2 × workers` chunks are held, so memory
+stays bounded by the chunk size whatever the number of customers.
 """
 
 from __future__ import annotations
@@ -46,22 +46,39 @@ def score_batches(
     scored_at: datetime,
     workers: int = 1,
 ) -> Iterator[pa.Table]:
-    """customer_scores tables for `batches`, in order; `workers` > 1 scores in processes
-    that load the same model folder as `scorer` (its rule and scoring time are passed on)."""
+    """customer_scores tables for `batches`, in order. `workers` processes score: this one
+    (with `scorer`) and `workers - 1` started ones that load the same model folder (its rule
+    and scoring time are passed on). A started process costs ~13 CPU seconds of imports and
+    a model load before its first chunk, so this process scores too instead of idling: it
+    keeps each helper one chunk ahead and scores the next chunk itself."""
     if workers <= 1:
         for batch in batches:
             yield to_table(scorer.score(batch.to_pandas(), scored_at))
         return
+    helpers = workers - 1
     context = multiprocessing.get_context("spawn")
     model_dir = str(scorer.model.directory)
     with ProcessPoolExecutor(
-        workers, mp_context=context, initializer=_start,
+        helpers, mp_context=context, initializer=_start,
         initargs=(model_dir, scorer.decider, scored_at),
     ) as pool:  # fmt: skip
-        pending: deque[Future] = deque()
+        pending: deque[Future | pa.Table] = deque()
         for batch in batches:
-            pending.append(pool.submit(_score, batch))
-            if len(pending) > workers:
-                yield pending.popleft().result()
+            busy = sum(isinstance(p, Future) and not p.done() for p in pending)
+            if busy < 2 * helpers:  # each helper: one chunk scoring, one waiting
+                pending.append(pool.submit(_score, batch))
+            else:
+                pending.append(to_table(scorer.score(batch.to_pandas(), scored_at)))
+            # in input order; at most 2 × workers chunks held, whatever the number of rows
+            while pending and (len(pending) > 2 * workers or _ready(pending[0])):
+                yield _table(pending.popleft())
         while pending:
-            yield pending.popleft().result()
+            yield _table(pending.popleft())
+
+
+def _ready(item: Future | pa.Table) -> bool:
+    return not isinstance(item, Future) or item.done()
+
+
+def _table(item: Future | pa.Table) -> pa.Table:
+    return item.result() if isinstance(item, Future) else item
