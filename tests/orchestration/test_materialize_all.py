@@ -60,5 +60,10 @@ def test_every_asset_materializes(pipeline_env, definitions):
     model = result.asset_materializations_for_node("model")[0].metadata
     assert model["promoted"].value is True  # the first model: no champion to beat
     assert (pipeline_env / "monitoring" / "report.html").exists()
-    [check] = result.get_asset_check_evaluations()
-    assert check.check_name == "no_drift_alert"
+    checks = {
+        (check.asset_key.to_user_string(), check.check_name): check.passed
+        for check in result.get_asset_check_evaluations()
+    }
+    assert ("monitoring_report", "no_drift_alert") in checks
+    dbt_tests = [passed for (asset, _), passed in checks.items() if asset != "monitoring_report"]
+    assert dbt_tests and all(dbt_tests)  # dbt's tests ran as asset checks, and passed
