@@ -11,7 +11,7 @@ HOST ?= 0.0.0.0
 PORT ?= 8000
 TIER ?= s
 
-.PHONY: help install lock sample features materialize train score pipeline serve demo test test-fast lint format bench clean
+.PHONY: help install lock sample features materialize train score monitor rollback orchestrate pipeline serve demo test test-fast lint format bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -51,6 +51,15 @@ train: install ## train, compare and promote a model to models/current
 
 score: install ## score every customer of the latest features → data/scores (SCORES_DIR)
 	$(BIN)/python -m scoring
+
+monitor: install ## realized quality of past scores, drift of the latest features → data/monitoring (exit 3: drift)
+	$(BIN)/python -m monitoring
+
+rollback: install ## put back the model the last promotion replaced (API_URL=http://host:port also reloads the API)
+	$(BIN)/python -m modeling.rollback $(if $(API_URL),--api-url $(API_URL))
+
+orchestrate: install ## the pipeline as Dagster assets, daily schedule and raw-file sensor: UI on 127.0.0.1:3000
+	$(BIN)/python -m orchestration
 
 pipeline: sample features materialize train score ## the whole pipeline on data/raw, every customer scored
 
@@ -92,4 +101,5 @@ bench: install ## benchmarks of tier $(TIER) (s, m, l) → bench/results.md and 
 
 clean: ## remove generated data, models and dbt output (keeps .venv)
 	rm -rf data/raw/*.parquet data/raw/.sample-args data/raw/set_aside data/features/*.parquet \
-	  data/*.duckdb data/*.db data/materialized_* models target logs
+	  data/*.duckdb data/*.db data/materialized_* data/scores data/monitoring data/serve_log \
+	  data/dagster models target logs
