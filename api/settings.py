@@ -70,6 +70,8 @@ class Settings(TierSettings):
     # where `python -m scoring` writes it) and the most customers one page may ask for
     scores_path: Path | None = None
     audience_page_max: int = Field(default=500, ge=1, le=10_000)
+    # GET /monitoring: the monitor.json `python -m monitoring` writes (default: MONITORING_DIR's)
+    monitoring_path: Path | None = None
 
     # the serve log (api/serve_log.py): every answered prediction, one Parquet file per flush
     # under <serve_log_dir>/date=YYYY-MM-DD/, each worker its own files; relative to the
