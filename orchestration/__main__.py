@@ -58,12 +58,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
     home = prepare_home(args.home)
     bin_dir = Path(sys.executable).parent
-    env = {
-        **os.environ,
-        "DAGSTER_HOME": str(home),
-        # the venv's dbt and feast on PATH for the code server, as an activated venv has them
-        "PATH": os.pathsep.join([str(bin_dir), os.environ.get("PATH", "")]),
-    }
+    # dbt on PATH for the code server: orchestration/dbt.py sees to it when it loads
+    env = {**os.environ, "DAGSTER_HOME": str(home)}
     command = [
         str(bin_dir / "dagster"), "dev",
         "-m", "orchestration.definitions",
