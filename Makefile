@@ -10,6 +10,7 @@ SEED ?= 42
 HOST ?= 0.0.0.0
 PORT ?= 8000
 TIER ?= s
+DAGSTER_PORT ?= 3000
 
 .PHONY: help install lock sample features materialize train score monitor rollback orchestrate pipeline serve demo test test-fast lint format bench clean
 
@@ -58,8 +59,8 @@ monitor: install ## realized quality of past scores, drift of the latest feature
 rollback: install ## put back the model the last promotion replaced (API_URL=http://host:port also reloads the API)
 	$(BIN)/python -m modeling.rollback $(if $(API_URL),--api-url $(API_URL))
 
-orchestrate: install ## the pipeline as Dagster assets, daily schedule and raw-file sensor: UI on 127.0.0.1:3000
-	$(BIN)/python -m orchestration
+orchestrate: install ## the pipeline as Dagster assets, daily schedule, raw-file sensor: UI on 127.0.0.1:$(DAGSTER_PORT)
+	$(BIN)/python -m orchestration --port $(DAGSTER_PORT)
 
 pipeline: sample features materialize train score ## the whole pipeline on data/raw, every customer scored
 
