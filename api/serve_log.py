@@ -35,7 +35,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterable, Mapping
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -60,6 +60,10 @@ SCHEMA = pa.schema(
 )
 # a queued row: SCHEMA's columns, served_at as time.time() (converted in the writer)
 Row = tuple[str | None, datetime | None, str, float, str, float, str]
+
+CHUNK_ROWS = 2000
+SECONDS_PER_DAY = 86_400
+EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 
 PARTITIONING = ds.partitioning(pa.schema([("date", pa.string())]), flavor="hive")
 FILE_SCHEMA = SCHEMA.append(pa.field("date", pa.string()))  # with the folder's date
@@ -176,22 +180,18 @@ class ServeLog:
 
     def _write(self, rows: list[Row]) -> int:
         """One file per day the rows were served on (a flush may span midnight)."""
-        columns = list(zip(*rows, strict=True))
-        served = [datetime.fromtimestamp(t, UTC) for t in columns[5]]
-        columns[5] = tuple(served)
-        arrays = [pa.array(c, type=f.type) for c, f in zip(columns, SCHEMA, strict=True)]
-        table = pa.Table.from_arrays(arrays, schema=SCHEMA)
-        days = sorted({s.date() for s in served})
-        for day in days:
-            part = table if len(days) == 1 else table.filter(_on_day(table, day))
-            folder = self.directory / f"date={day.isoformat()}"
+        by_day: dict[int, list[Row]] = {}
+        for row in rows:
+            by_day.setdefault(int(row[5] // SECONDS_PER_DAY), []).append(row)
+        for day, day_rows in sorted(by_day.items()):
+            folder = self.directory / f"date={date.fromordinal(EPOCH_ORDINAL + day).isoformat()}"
             folder.mkdir(parents=True, exist_ok=True)
             name = f"part-{self.pid}-{self._run_id}-{self._seq:06d}.parquet"
             self._seq += 1
             temporary = folder / f".{name}.tmp"  # hidden: readers skip it
-            pq.write_table(part, temporary)
+            pq.write_table(_table(day_rows), temporary)
             os.replace(temporary, folder / name)
-        return len(days)
+        return len(by_day)
 
     def status(self) -> dict[str, Any]:
         """This worker's counters (each worker process counts its own)."""
@@ -209,10 +209,16 @@ class ServeLog:
         }
 
 
-def _on_day(table: pa.Table, day: date) -> pa.ChunkedArray:
-    import pyarrow.compute as pc
-
-    return pc.equal(pc.cast(table["served_at"], pa.date32()), pa.scalar(day, pa.date32()))
+def _table(rows: list[Row]) -> pa.Table:
+    """The rows as Arrow, converted CHUNK_ROWS at a time: each conversion holds the GIL, so
+    a large flush never stalls the event loop (the hot path) for more than one chunk."""
+    batches = []
+    for start in range(0, len(rows), CHUNK_ROWS):
+        columns = list(zip(*rows[start : start + CHUNK_ROWS], strict=True))
+        columns[5] = [round(t * 1_000_000) for t in columns[5]]  # served_at: microseconds
+        arrays = [pa.array(c, type=f.type) for c, f in zip(columns, SCHEMA, strict=True)]
+        batches.append(pa.RecordBatch.from_arrays(arrays, schema=SCHEMA))
+    return pa.Table.from_batches(batches, schema=SCHEMA)
 
 
 def read(directory: Path, since: date | None = None, until: date | None = None) -> pa.Table:
