@@ -33,6 +33,15 @@ def pytest_runtest_makereport(item, call):
         report.longrepr = f"skipped under CI=true, which installs everything: {report.longrepr}"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def serve_log_dir(tmp_path_factory) -> Path:
+    """Apps the suite starts (in process or as servers) log served predictions here, never
+    into the checkout's data/serve_log."""
+    directory = tmp_path_factory.mktemp("serve_log")
+    os.environ["API_SERVE_LOG_DIR"] = str(directory)
+    return directory
+
+
 @contextmanager
 def redis_server(workdir: Path, port: int | None = None) -> Iterator[str]:
     """A real redis-server on a loopback port for the duration; yields "127.0.0.1:PORT".
