@@ -714,12 +714,299 @@ $("whatif-from-form").addEventListener("submit", async (event) => {
 });
 countKnown();
 
+// ---- page: Monitoring -------------------------------------------------------------------
+// GET /monitoring: what `make monitor` found. Words first (did the predictions come true, has
+// anything changed), then the charts a data scientist reads.
+const SCORERS = { model: "the model", recency: "\u201cmost recent buyers first\u201d",
+  bgnbd: "BG/NBD (a classic buy-again formula)" };
+let monitoringData = null;
+
+const two = (v) => Number(v).toFixed(2);
+// "better than" / "worse than" / "about as good as": 0.01 of AUC is within the noise
+function versus(mine, theirs) {
+  if (mine - theirs >= 0.01) return "better than";
+  if (theirs - mine >= 0.01) return "worse than";
+  return "about as good as";
+}
+
+// The alerts in words, one per feature: a shifted distribution, or more missing values.
+function driftWords(report) {
+  const drift = report.drift;
+  const t = report.thresholds || {};
+  if (!drift) return [];
+  const words = [];
+  const named = new Set();
+  for (const f of drift.features || []) {
+    if (!f.alert) continue;
+    named.add(f.feature);
+    const more = (f.missing_latest || 0) - (f.missing_reference || 0);
+    if (f.psi !== null && f.psi !== undefined && f.psi > t.psi) {
+      words.push(f.feature + " has shifted: PSI " + two(f.psi) + " > " + t.psi);
+    }
+    if (more > t.missing_increase) {
+      words.push(f.feature + " is missing more often: " + pct(f.missing_reference) + " \u2192 "
+        + pct(f.missing_latest) + " of customers");
+    }
+  }
+  const score = drift.score || {};
+  if (score.alert) {
+    named.add("score");
+    words.push("the scores have shifted: PSI " + two(score.psi) + " > " + t.psi + " (scores of "
+      + day(score.latest) + " vs " + day(score.reference) + ")");
+  }
+  // anything else the report raised, as it says it
+  for (const a of report.alerts || []) {
+    if (!named.has(a.split(":")[0])) words.push(a);
+  }
+  return words;
+}
+
+function summaryWords(report) {
+  const entries = report.realized.by_as_of_date;
+  const window = report.realized.label_window_days || labelWindow;
+  const lines = [];
+  if (entries.length) {
+    const e = entries[entries.length - 1];
+    const m = e.scores.model;
+    const others = Object.keys(SCORERS).filter((k) => k !== "model" && e.scores[k]
+      && e.scores[k].roc_auc !== null && e.scores[k].roc_auc !== undefined);
+    const worse = others.some((k) => e.scores[k].roc_auc - m.roc_auc >= 0.01);
+    lines.push("The model\u2019s predictions for " + day(e.as_of_date) + (worse ? " were checked: "
+      : " came true: ") + Math.round(m.roc_auc * 100) + " % of buyer/non-buyer pairs ranked in "
+      + "the right order (ROC-AUC " + two(m.roc_auc) + "), " + others.map((k) =>
+      versus(m.roc_auc, e.scores[k].roc_auc) + " " + SCORERS[k] + " (" + two(e.scores[k].roc_auc)
+      + ")").join(" and ") + ".");
+    if (m.mean_predicted !== null && m.mean_predicted !== undefined) {
+      lines.push("It expected " + pct(m.mean_predicted) + " of those " + num(e.rows)
+        + " customers to buy again within " + window + " days; " + pct(e.observed_rate)
+        + " did.");
+    }
+  } else {
+    lines.push("No prediction can be checked yet: the " + window + " days after every scored "
+      + "date are not over.");
+  }
+  return lines;
+}
+
+// A line per scorer across the as-of dates, y from `low` to 1, points labelled on hover.
+function metricChart(box, entries, metric, low) {
+  const width = Math.max(260, box.clientWidth || 500);
+  const height = 200, left = 38, right = 14, top = 10, bottom = 26;
+  const n = entries.length;
+  const x = (i) => n === 1 ? (left + width - right) / 2 : left + (width - left - right) * i / (n - 1);
+  const y = (v) => top + (height - top - bottom) * (1 - (v - low) / (1 - low));
+  const svg = svgEl("svg", { width, height, viewBox: `0 0 ${width} ${height}`, role: "img" });
+  svg.appendChild(svgEl("title", {}, entries.map((e) => day(e.as_of_date) + ": " + Object.keys(
+    SCORERS).filter((k) => e.scores[k]).map((k) => k + " " + two(e.scores[k][metric]))
+    .join(", ")).join("; ")));
+  for (let i = 0; i <= 5; i++) {
+    const v = low + (1 - low) * i / 5;
+    svg.appendChild(svgEl("line", { x1: left, x2: width - right, y1: y(v), y2: y(v),
+      class: "grid" }));
+    svg.appendChild(svgEl("text", { x: left - 4, y: y(v) + 4, "text-anchor": "end",
+      class: "muted" }, two(v)));
+  }
+  const every = Math.ceil(n / Math.max(1, Math.floor((width - left) / 90)));
+  entries.forEach((e, i) => {
+    if (i % every === 0) {
+      svg.appendChild(svgEl("text", { x: x(i), y: height - 8, "text-anchor": "middle" },
+        day(e.as_of_date)));
+    }
+  });
+  const labels = []; // each scorer's last value, beside its last point
+  Object.keys(SCORERS).forEach((key, k) => {
+    const points = entries.map((e, i) => [i, (e.scores[key] || {})[metric]])
+      .filter(([, v]) => v !== null && v !== undefined);
+    if (!points.length) return;
+    const dx = (k - 1) * 7; // equal values side by side, not on top of each other
+    if (points.length > 1) {
+      svg.appendChild(svgEl("polyline", { class: "series " + key,
+        points: points.map(([i, v]) => x(i) + dx + "," + y(Math.max(low, v))).join(" ") }));
+    }
+    for (const [i, v] of points) {
+      const dot = svgEl("circle", { cx: x(i) + dx, cy: y(Math.max(low, v)),
+        r: key === "model" ? 5 : 4, class: "dot " + key });
+      dot.appendChild(svgEl("title", {}, SCORERS[key] + ", " + day(entries[i].as_of_date) + ": "
+        + two(v)));
+      svg.appendChild(dot);
+    }
+    const [li, lv] = points[points.length - 1];
+    labels.push({ key, x: x(li) + 16, y: y(Math.max(low, lv)) + 4, v: lv });
+  });
+  labels.sort((a, b) => a.y - b.y).forEach((l, i) => {
+    if (i > 0) l.y = Math.max(l.y, labels[i - 1].y + 13); // never overprinted
+    svg.appendChild(svgEl("text", { x: l.x, y: l.y, class: "value " + l.key }, two(l.v)));
+  });
+  box.replaceChildren(svg);
+}
+
+// Predicted chance (x) against the share who did buy (y), one point per probability bin; on
+// the diagonal the chances were right.
+function calibrationChart(box, bins) {
+  const size = Math.min(360, Math.max(240, box.clientWidth || 360));
+  const left = 40, bottom = 34, top = 8, right = 22;
+  const plot = size - left - right;
+  const height = top + plot + bottom;
+  const x = (v) => left + plot * v, y = (v) => top + plot * (1 - v);
+  const svg = svgEl("svg", { width: size, height, viewBox: `0 0 ${size} ${height}`, role: "img" });
+  svg.appendChild(svgEl("title", {}, bins.map((b) => "predicted " + pct(b.mean_predicted)
+    + ", observed " + pct(b.observed_rate) + " (" + num(b.rows) + " customers)").join("; ")));
+  for (const v of [0, 0.25, 0.5, 0.75, 1]) {
+    svg.appendChild(svgEl("line", { x1: x(0), x2: x(1), y1: y(v), y2: y(v), class: "grid" }));
+    svg.appendChild(svgEl("text", { x: left - 4, y: y(v) + 4, "text-anchor": "end",
+      class: "muted" }, (v * 100) + "%"));
+    svg.appendChild(svgEl("text", { x: x(v), y: top + plot + 14, "text-anchor": "middle",
+      class: "muted" }, (v * 100) + "%"));
+  }
+  svg.appendChild(svgEl("line", { x1: x(0), y1: y(0), x2: x(1), y2: y(1), class: "overall" }));
+  svg.appendChild(svgEl("text", { x: x(0.5), y: height - 4, "text-anchor": "middle" },
+    "predicted chance"));
+  svg.appendChild(svgEl("text", { x: x(0) + 6, y: top + 12 }, "share who bought"));
+  svg.appendChild(svgEl("polyline", { class: "series model", points: bins.map((b) =>
+    x(b.mean_predicted) + "," + y(b.observed_rate)).join(" ") }));
+  const most = Math.max(...bins.map((b) => b.rows));
+  for (const b of bins) {
+    svg.appendChild(svgEl("circle", { cx: x(b.mean_predicted), cy: y(b.observed_rate),
+      r: 3 + 4 * Math.sqrt(b.rows / most), class: "dot model" }));
+  }
+  box.replaceChildren(svg);
+}
+
+// PSI per feature, most changed first, with the alert threshold as a dashed line.
+function psiChart(box, features, threshold) {
+  const width = Math.max(260, box.clientWidth || 500);
+  const labelW = Math.min(190, Math.round(width * 0.45));
+  const rowH = 22, top = 6, bottom = 22;
+  const height = top + bottom + rowH * features.length;
+  const plotW = width - labelW - 48;
+  const most = Math.max(threshold * 1.5, ...features.map((f) => f.psi));
+  const x = (v) => labelW + plotW * v / most;
+  const svg = svgEl("svg", { width, height, viewBox: `0 0 ${width} ${height}`, role: "img" });
+  svg.appendChild(svgEl("title", {}, features.map((f) => f.feature + ": PSI " + two(f.psi)
+    + (f.alert ? " (alert)" : "")).join("; ")));
+  features.forEach((f, i) => {
+    const y = top + i * rowH;
+    const label = f.feature.length > 24 && labelW < 170 ? f.feature.slice(0, 22) + "…" : f.feature;
+    svg.appendChild(svgEl("text", { x: labelW - 6, y: y + rowH / 2 + 4, "text-anchor": "end",
+      class: f.alert ? "alert-text" : "" }, label));
+    svg.appendChild(svgEl("rect", { x: labelW, y: y + 4, width: Math.max(1, x(f.psi) - labelW),
+      height: rowH - 8, class: "bar" + (f.alert ? " alert" : "") }));
+    svg.appendChild(svgEl("text", { x: x(f.psi) + 4, y: y + rowH / 2 + 4, class: "muted" },
+      two(f.psi)));
+  });
+  const bottomY = top + rowH * features.length;
+  svg.appendChild(svgEl("line", { x1: x(threshold), x2: x(threshold), y1: top, y2: bottomY,
+    class: "threshold" }));
+  svg.appendChild(svgEl("text", { x: Math.min(x(threshold), width - 110), y: bottomY + 15,
+    class: "muted" }, "alert above " + threshold));
+  box.replaceChildren(svg);
+}
+
+const MOST_FEATURES = 12; // bars shown: every alert, then the most changed up to this many
+
+function renderMonitoring() {
+  const r = monitoringData;
+  const entries = r.realized.by_as_of_date;
+  const window = r.realized.label_window_days || labelWindow;
+  const t = r.thresholds || {};
+  $("monitoring-generated").textContent = "Checked " + day(r.generated_at)
+    + (r.current_model ? " · serving " + r.current_model.version : "");
+  const summary = $("monitoring-summary");
+  summary.replaceChildren(...summaryWords(r).map((s) => el("p", "fs-6 mb-1", s)));
+  const alerts = driftWords(r);
+  const verdict = el("div", "alert mt-2 mb-0 " + (alerts.length ? "alert-danger" : "alert-success"));
+  if (alerts.length) {
+    verdict.appendChild(el("p", "fw-semibold mb-1", "The customers have changed since the "
+      + "model was trained; its chances may be off. Ask the data team to look (and retrain)."));
+    const list = el("ul", "mb-0");
+    for (const a of alerts) list.appendChild(el("li", "", a));
+    verdict.appendChild(list);
+  } else if (r.drift) {
+    verdict.textContent = "Nothing has shifted: the customers of " + day(r.drift.latest)
+      + " look like those the model learnt from.";
+  } else {
+    verdict.textContent = "Changes since training were not checked: " + r.drift_not_checked + ".";
+    verdict.className = "alert alert-secondary mt-2 mb-0";
+  }
+  summary.appendChild(verdict);
+
+  const test = (r.current_model || {}).test_metrics || {};
+  $("monitoring-quality-how").textContent = "Each point is a day the customers were scored, "
+    + "checked once the " + window + " days after it were over. ROC-AUC: 0.5 is a coin toss, 1 "
+    + "is perfect. PR-AUC: how many of the customers at the top of the list did buy (a random "
+    + "list scores the share of buyers)."
+    + (test.roc_auc ? " Training measured ROC-AUC " + two(test.roc_auc) + " and PR-AUC "
+      + two(test.pr_auc) + " on its test date." : "");
+  const legend = $("monitoring-legend");
+  legend.replaceChildren(...Object.entries(SCORERS).map(([key, words]) => {
+    const item = el("span", "me-3 text-nowrap d-inline-block");
+    item.appendChild(el("span", "swatch " + key));
+    item.appendChild(document.createTextNode(words));
+    return item;
+  }));
+  const latest = entries[entries.length - 1];
+  show($("monitoring-calibration").closest(".row"), Boolean(latest && latest.scores.model.reliability));
+  $("monitoring-calibration-how").textContent = latest && latest.scores.model.reliability
+    ? "Customers of " + day(latest.as_of_date) + " grouped by the chance the model gave them: "
+      + "on the dashed diagonal, a 40 % chance meant 40 % bought again; above it, more bought "
+      + "than predicted. Bigger dots: more customers."
+    : "No closed window yet.";
+
+  const features = ((r.drift || {}).features || []).filter((f) => f.psi !== null
+    && f.psi !== undefined).sort((a, b) => (b.alert - a.alert) || (b.psi - a.psi));
+  const shown = features.slice(0, Math.max(MOST_FEATURES, features.filter((f) => f.alert).length));
+  const rest = features.length - shown.length;
+  const calendar = ((r.drift || {}).features || []).length - features.length;
+  $("monitoring-drift-how").textContent = r.drift
+    ? "How much each feature\u2019s spread of values moved between the model\u2019s training "
+      + "data (" + day(r.drift.reference[r.drift.reference.length - 1]) + ") and the latest "
+      + "customers (" + day(r.drift.latest) + "): the population stability index (PSI); 0 is "
+      + "unchanged, above " + t.psi + " an alert (red). The " + shown.length + " most changed of "
+      + features.length + " features" + (rest ? "; the other " + rest + " moved even less" : "") + (calendar ? "; " + calendar
+      + " calendar features are the same for everyone on a date and only checked for gaps"
+      : "") + "."
+    : "Not checked: " + r.drift_not_checked + ".";
+  show($("monitoring-drift").closest(".row"), shown.length > 0);
+  const score = (r.drift || {}).score || {};
+  $("monitoring-score-drift").textContent = score.psi === null || score.psi === undefined
+    ? (score.reason ? "The scores\u2019 spread was not compared: " + score.reason + "." : "")
+    : "The spread of chances on " + day(score.latest) + " against the model\u2019s test date ("
+      + day(score.reference) + "): PSI " + two(score.psi) + (score.alert
+      ? ", more than " + t.psi + ": the scores have shifted." : ", unchanged.");
+  const pending = r.realized.pending || [];
+  $("monitoring-pending").textContent = pending.length ? "Not checked yet (the " + window
+    + " days after are not over): " + pending.map((p) => day(p.as_of_date)).join(", ") + "." : "";
+
+  show($("monitoring-result"), true);
+  show($("monitoring-roc").closest(".row"), entries.length > 0);
+  if (entries.length) {
+    const low = Math.min(0.5, ...entries.flatMap((e) => Object.values(e.scores)
+      .map((s) => s.roc_auc).filter((v) => v !== null && v !== undefined)));
+    metricChart($("monitoring-roc"), entries, "roc_auc", Math.floor(low * 10) / 10);
+    metricChart($("monitoring-pr"), entries, "pr_auc", 0);
+  }
+  if (latest && latest.scores.model.reliability) {
+    calibrationChart($("monitoring-calibration"),
+      latest.scores.model.reliability.filter((b) => b.rows));
+  }
+  if (shown.length) psiChart($("monitoring-drift"), shown, t.psi);
+}
+
+$("monitoring-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  busy("monitoring", async () => {
+    monitoringData = await callApi("GET", "/monitoring");
+    renderMonitoring();
+  });
+});
+
 // ---- navigation: the page in the address (#audience), shown pages load themselves ---------
 function onShown(page) {
   if (page === "audience" && !audienceLoaded && $("audience-result").classList.contains("d-none")) {
     $("audience-form").requestSubmit();
   }
   if (page === "insights" && !insightsData) $("insights-form").requestSubmit();
+  if (page === "monitoring" && !monitoringData) $("monitoring-form").requestSubmit();
 }
 for (const tab of document.querySelectorAll(".app-nav [data-page]")) {
   tab.addEventListener("shown.bs.tab", () => {
