@@ -54,3 +54,16 @@ def test_lineage_runs_from_the_raw_log_to_every_exposure(manifest):
         layers = {manifest["nodes"][n]["fqn"][1] for n in seen if n.startswith("model.")}
         assert {"staging", "intermediate", "marts"} <= layers, (unique_id, layers)
         assert any(n.startswith(f"source.{PROJECT}.") for n in seen), unique_id
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="until dbt_project.yml sets flags: {send_anonymous_usage_stats: false} "
+    "(issue 19; drop this marker with that change)",
+)
+def test_docs_load_nothing_from_the_internet(manifest):
+    """dbt docs' index.html is self-contained (its JS and CSS inline; it reads manifest.json
+    and catalog.json from its own server), except that a manifest saying
+    send_anonymous_usage_stats makes the page load Snowplow's sp.js from cloudfront.net and
+    report page views to dbt Labs: offline that is a failed request, online a tracker."""
+    assert manifest["metadata"]["send_anonymous_usage_stats"] is False
