@@ -11,8 +11,10 @@ HOST ?= 0.0.0.0
 PORT ?= 8000
 TIER ?= s
 DAGSTER_PORT ?= 3000
+FEAST_UI_PORT ?= 8888
+DOCS_PORT ?= 8080
 
-.PHONY: help install lock sample features materialize train score monitor rollback orchestrate pipeline serve demo test test-fast lint format bench clean
+.PHONY: help install lock sample features materialize train score monitor rollback orchestrate feast-ui docs pipeline serve demo test test-fast lint format bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -61,6 +63,16 @@ rollback: install ## put back the model the last promotion replaced (API_URL=htt
 
 orchestrate: install ## the pipeline as Dagster assets, daily schedule, raw-file sensor: UI on 127.0.0.1:$(DAGSTER_PORT)
 	$(BIN)/python -m orchestration --port $(DAGSTER_PORT)
+
+feast-ui: install ## browse the Feast registry (entity, feature views, service) on 127.0.0.1:$(FEAST_UI_PORT)
+	@[ -f data/registry.db ] || { echo "no Feast registry yet (data/registry.db): run make materialize"; exit 1; }
+	$(BIN)/feast -c feature_repo ui --host 127.0.0.1 --port $(FEAST_UI_PORT)
+
+# dbt docs' page is self-contained (no CDN); dbt_project.yml turns off its usage tracker, which
+# would otherwise load Snowplow's sp.js from cloudfront.net.
+docs: install ## dbt docs: lineage raw → marts → feature service, model, API, web app on 127.0.0.1:$(DOCS_PORT)
+	$(BIN)/dbt docs generate
+	$(BIN)/dbt docs serve --host 127.0.0.1 --port $(DOCS_PORT) --no-browser
 
 pipeline: sample features materialize train score ## the whole pipeline on data/raw, every customer scored
 

@@ -56,11 +56,6 @@ def test_lineage_runs_from_the_raw_log_to_every_exposure(manifest):
         assert any(n.startswith(f"source.{PROJECT}.") for n in seen), unique_id
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="until dbt_project.yml sets flags: {send_anonymous_usage_stats: false} "
-    "(issue 19; drop this marker with that change)",
-)
 def test_docs_load_nothing_from_the_internet(manifest):
     """dbt docs' index.html is self-contained (its JS and CSS inline; it reads manifest.json
     and catalog.json from its own server), except that a manifest saying
