@@ -718,7 +718,7 @@ countKnown();
 // GET /monitoring: what `make monitor` found. Words first (did the predictions come true, has
 // anything changed), then the charts a data scientist reads.
 const SCORERS = { model: "the model", recency: "\u201cmost recent buyers first\u201d",
-  bgnbd: "BG/NBD (a classic buy-again formula)" };
+  bgnbd: "the BG/NBD buy-again formula" };
 let monitoringData = null;
 
 const two = (v) => Number(v).toFixed(2);
