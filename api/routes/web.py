@@ -1,6 +1,6 @@
-"""The marketer's web app at /: five pages (Customer, Audience, Insights, What-if, Batch) in one
-document that calls the JSON API from the browser (static/app.js), plus the one read the
-what-if page needs that the API has no answer for: a customer's raw feature values.
+"""The marketer's web app at /: six pages (Customer, Audience, Insights, Batch, What-if,
+Monitoring) in one document that calls the JSON API from the browser (static/app.js), plus
+the one read the what-if page needs that the API has no answer for: a customer's raw feature values.
 
 Every asset is served from here (Bootstrap from its xstatic package, charts drawn as SVG by
 app.js), so the page works offline and the policy below can forbid everything foreign.
