@@ -16,10 +16,12 @@ import hashlib
 import json
 from collections.abc import Sequence
 from pathlib import Path
-
-from feast import FeatureStore
+from typing import TYPE_CHECKING
 
 from feature_repo.contract import FEATURE_SERVICE
+
+if TYPE_CHECKING:  # annotations only: importing feast costs ~8 CPU s in every scoring process
+    from feast import FeatureStore
 
 # the metadata.json key training writes the fingerprint under
 METADATA_KEY = "feature_fingerprint"

@@ -50,7 +50,7 @@ from sklearn.isotonic import IsotonicRegression
 from xgboost import XGBClassifier
 
 from feature_repo import fingerprint
-from modeling.dataset import FeatureSpec
+from modeling.feature_spec import FeatureSpec
 from modeling.jsonsafe import strict_json
 from modeling.preprocess import as_model_input
 

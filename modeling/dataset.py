@@ -7,7 +7,6 @@ same one serving reads.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -18,22 +17,9 @@ from feature_repo.contract import FEATURE_SERVICE
 from feature_repo.fingerprint import service_fields
 from feature_repo.store import feature_service
 from ingest.dbt_vars import label_window_days as dbt_label_window_days
+from modeling.feature_spec import FeatureSpec
 
 LABEL = "repeat_30d"
-
-
-@dataclass(frozen=True)
-class FeatureSpec:
-    """The model's inputs, in FeatureService order, split by kind."""
-
-    service: str
-    numeric: tuple[str, ...]
-    categorical: tuple[str, ...]
-    types: dict[str, str]
-
-    @property
-    def names(self) -> tuple[str, ...]:
-        return tuple(self.types)
 
 
 def feature_spec(store: FeatureStore) -> FeatureSpec:

@@ -14,7 +14,7 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from modeling.dataset import FeatureSpec
+from modeling.feature_spec import FeatureSpec
 
 
 def as_model_input(frame: pd.DataFrame, spec: FeatureSpec) -> pd.DataFrame:
