@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 import string
 from collections.abc import Mapping, Sequence
 from functools import cache
@@ -25,6 +26,21 @@ from ingest.mart_contract import Column, mart_columns
 
 MART = "customer_features"
 EFFECTS = {"up": "raises the chance", "down": "lowers the chance"}
+# the contract's templates say counts in the plural ("{value:.0f} days ago"); the words agree
+# with the number once it is known: 0/1 days ago, 1 orders, 1 categories, 1 different days
+_AGO = [(re.compile(r"(?<![\d.,])\b0 days ago\b"), "today"),
+        (re.compile(r"(?<![\d.,])\b1 days ago\b"), "yesterday")]  # fmt: skip
+_ONE = re.compile(r"(?<![\d.,])\b1 (different )?([a-z]+?)(ies|s)\b")
+
+
+def _agree(text: str) -> str:
+    """`text` with the nouns after a count of exactly 1 in the singular, and 0 / 1 days ago
+    as today / yesterday."""
+    if "0 days ago" in text or "1 " in text:
+        for pattern, words in _AGO:
+            text = pattern.sub(words, text)
+        text = _ONE.sub(lambda m: f"1 {m[1] or ''}{m[2]}{'y' if m[3] == 'ies' else ''}", text)
+    return text
 
 
 @cache
@@ -67,7 +83,7 @@ def reason_text(feature: str, value: Any, row: Mapping[str, Any] | None = None) 
     if _missing(value) or any(_missing(v) for v in others.values()):
         return _unknown(feature, column)
     try:
-        return template.format(value=value, **others)
+        return _agree(template.format(value=value, **others))
     except (ValueError, TypeError):  # e.g. a text where the template formats a number
         return f"{feature} = {value}"
 
@@ -168,7 +184,7 @@ def reason_texts(
             )
         }
         try:
-            said = _format_columns(template, values)
+            said = [_agree(text) for text in _format_columns(template, values)]
         except (ValueError, TypeError):  # a value the template cannot format: one at a time
             said = [
                 reason_text(feature, value, {f: values[f][i] for f in wanted[1:]})

@@ -39,6 +39,14 @@ CALENDAR = {"as_of_month", "as_of_day_of_week", "days_to_next_holiday", "is_fest
         ("recency_gap_ratio", 1.2, {"recency_days": 10, "mean_gap_days": math.nan}, "Fewer"),
         ("age", None, {}, "Age not known"),
         ("orders_30d", 2, {}, "2 orders in the last 30 days"),
+        # the words agree with the number: no "1 days ago", "1 orders", "1 categories"
+        ("recency_days", 0, {}, "Last order today"),
+        ("recency_days", 1, {}, "Last order yesterday"),
+        ("orders_30d", 1, {}, "1 order in the last 30 days"),
+        ("distinct_categories", 1, {}, "Bought from 1 category"),
+        ("purchase_days", 1, {}, "Bought on 1 different day"),
+        ("orders_per_month", 0.1, {}, "0.1 orders a month"),
+        ("tenure_days", 11, {}, "Customer for 11 days"),
     ],
 )
 def test_words_for_each_kind_of_feature(feature, value, row, words):
@@ -90,6 +98,9 @@ def test_vectorised_words_equal_one_at_a_time():
     assert reason_texts(frame, features[0])[0] == (
         "Last order 83 days ago — usually orders every 47 days"
     )
+    ones = pd.DataFrame({"recency_days": [1, 0, 2], "orders_count": [1, 1, 2]})
+    assert reason_texts(ones, ["recency_days", "recency_days", "orders_count"]) == [
+        "Last order yesterday", "Last order today", "2 orders so far"]  # fmt: skip
 
 
 def test_api_answers_say_reasons_in_words_without_calendar_features(client, known_ids):
