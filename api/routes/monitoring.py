@@ -78,7 +78,12 @@ def monitoring(settings: SettingsDep) -> dict[str, Any]:
     return report
 
 
-@router.get("/report", response_class=HTMLResponse)
+@router.get(
+    "/report",
+    response_class=HTMLResponse,
+    responses={503: {"description": "no report.html yet, or an unreadable one: the message "
+                     "says what to run"}},
+)  # fmt: skip
 def monitoring_report(settings: SettingsDep) -> HTMLResponse:
     """report.html, the human-readable report written beside monitor.json."""
     path = monitor_path(settings).with_name("report.html")

@@ -21,7 +21,9 @@ from schemathesis.specs.openapi import checks as openapi_checks
 
 from api.main import create_app
 from tests.api.conftest import ADMIN_TOKEN
-from tests.web.conftest import scores_file  # noqa: F401 (a fixture: the real score file)
+
+# fixtures: the real score file (python -m scoring) and monitoring report (python -m monitoring)
+from tests.web.conftest import monitor_file, scores_file  # noqa: F401
 
 pytestmark = pytest.mark.slow
 
@@ -39,7 +41,10 @@ OPERATIONS = {
     "POST /predict", "GET /customers/{customer_id}/prediction", "POST /predict/batch",
     "POST /predict/features", "GET /model", "GET /health", "POST /admin/reload",
 }  # fmt: skip
-NO_INPUT = {"GET /model", "GET /health"}
+NO_INPUT = {
+    "GET /model", "GET /health", "GET /health/serve-log", "GET /monitoring",
+    "GET /monitoring/report",
+}  # fmt: skip
 # nothing negative mode can make invalid (hypothesis says Unsatisfiable): no input, or only
 # the optional X-Admin-Token header, which any string satisfies
 NOTHING_INVALID = {*NO_INPUT, "POST /admin/reload"}
@@ -123,15 +128,17 @@ def known_cases(app, known_ids: list[str]) -> dict:
 
 
 @pytest.fixture(scope="module")
-def fuzzed_app(api_settings, warehouse, scores_file):  # noqa: F811 (the fixture imported above)
+def fuzzed_app(api_settings, warehouse, scores_file, monitor_file):  # noqa: F811 (imported)
     """An app of its own (the fuzz calls /admin/reload), on the session's real state,
     started (lifespan) so it serves the trained model from the first request, with the
-    score file (`python -m scoring`) and the segment mart /audiences and /insights read:
-    without them those answer 503 by design, which says nothing about hostile input."""
+    score file (`python -m scoring`), the segment mart and the monitoring report that
+    /audiences, /insights and /monitoring read: without them those answer 503 by design,
+    which says nothing about hostile input."""
     settings = api_settings.model_copy(
         update={
             "scores_path": scores_file,
             "segment_rates_path": warehouse.features_dir / "segment_repeat_rates.parquet",
+            "monitoring_path": monitor_file,
         }
     )
     app = create_app(settings)

@@ -26,8 +26,16 @@ def no_sideways_scroll(page) -> None:
 
 def on_screen(page, selector: str) -> None:
     """The element's top comes inside the viewport: shown there, or scrolled into view."""
-    top = f"document.querySelector({selector!r}).getBoundingClientRect().top"
-    page.wait_for_function(f"{top} >= 0 && {top} < window.innerHeight - 40", timeout=3000)
+    # a function, not an expression string: Playwright evaluates a string predicate with eval
+    # on every poll after the first, which the page's CSP (no 'unsafe-eval') refuses
+    page.wait_for_function(
+        """(selector) => {
+            const top = document.querySelector(selector).getBoundingClientRect().top;
+            return top >= 0 && top < window.innerHeight - 40;
+        }""",
+        arg=selector,
+        timeout=3000,
+    )
 
 
 def focused(page) -> str:
