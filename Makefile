@@ -19,18 +19,34 @@ DOCS_PORT ?= 8080
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-install: $(VENV)/.installed ## create .venv with the pinned requirements (fast when done)
+# The locks per role, each pinned from requirements/<role>.in and nested at the same versions:
+# runtime (the API image) ⊂ pipeline (the pipeline image) ⊂ dev (tests, lint, browser).
+LOCK_ROLES := runtime pipeline dev
+LOCKS := $(foreach role,$(LOCK_ROLES),requirements/$(role).txt)
+LOCK_VENVS ?= /tmp/lock-venvs
 
-$(VENV)/.installed: requirements.txt build-constraints.txt
+install: $(VENV)/.installed ## create .venv with the three pinned locks: runtime, pipeline, dev (fast when done)
+
+# pip refuses the three together if they disagree on a version; PIP_CONSTRAINT pins build tools
+$(VENV)/.installed: $(LOCKS) build-constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	PIP_CONSTRAINT=build-constraints.txt $(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	PIP_CONSTRAINT=build-constraints.txt $(BIN)/pip install --quiet --disable-pip-version-check $(addprefix -r ,$(LOCKS))
 	touch $@
 
-lock: ## re-pin requirements.txt from requirements.in
-	$(PYTHON) -m venv /tmp/lock-venv
-	PIP_CONSTRAINT=build-constraints.txt /tmp/lock-venv/bin/pip install --quiet -r requirements.in
-	{ head -2 requirements.txt; /tmp/lock-venv/bin/pip freeze; } > requirements.txt.new
-	mv requirements.txt.new requirements.txt
+# dev first, keeping its current pins (UPGRADE=1: the newest versions the .in files allow), then
+# pipeline and runtime, each in a venv of its own, constrained by dev.txt so the three agree
+lock: ## re-pin requirements/{runtime,pipeline,dev}.txt from their .in files (UPGRADE=1: newest)
+	@set -euo pipefail; for role in dev pipeline runtime; do \
+	  venv=$(LOCK_VENVS)/$$role; rm -rf $$venv; $(PYTHON) -m venv $$venv; \
+	  pins=$$([ "$$role" = dev ] && [ -n "$(UPGRADE)" ] || echo "-c requirements/dev.txt"); \
+	  echo "make lock: requirements/$$role.in → requirements/$$role.txt"; \
+	  PIP_CONSTRAINT=build-constraints.txt $$venv/bin/pip install --quiet --disable-pip-version-check \
+	    -r requirements/$$role.in $$pins; \
+	  { echo "# The $$role lock, generated from requirements/$$role.in by \`make lock\` (Python 3.11)."; \
+	    echo "# Edit the .in file, then run \`make lock\`; \`make install\` installs all three locks."; \
+	    $$venv/bin/pip freeze; } > requirements/$$role.txt.new; \
+	  mv requirements/$$role.txt.new requirements/$$role.txt; \
+	done
 
 sample: install ## write the sample log to data/raw unless data/raw holds other data
 	@if [ ! -f data/raw/transactions.parquet ] || { [ -f data/raw/.sample-args ] && \

@@ -23,7 +23,7 @@ TRACKED_ROOTS = {
     "api", "backfill", "bench", "dbt_project", "docs", "feature_repo", "ingest", "modeling",
     "monitoring", "orchestration", "scoring",
     "tests", "Dockerfile", "Makefile", "docker-compose.yml", "dbt_project.yml", "profiles.yml",
-    "pyproject.toml", "backfill_submit.py", ".ci", ".sqlfluff",
+    "pyproject.toml", "backfill_submit.py", ".ci", ".sqlfluff", "requirements",
 }  # fmt: skip
 
 
