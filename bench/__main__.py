@@ -1,5 +1,6 @@
-"""`make bench` / `python -m bench --tier s|m|l`: every speed and quality figure beside its
-reference, written to bench/results.md (for people) and bench/results.json (for machines).
+"""`make bench` / `python -m bench --tier s|m|l|xl` (20k, 200k, 1M, 3M customers): every speed
+and quality figure beside its reference, written to bench/results.md (for people) and
+bench/results.json (for machines).
 
 Benchmarks are not tests: nothing here fails on a slow machine, but a benchmark that crashes
 does. Timings are min/median/max of several runs where a run is cheap enough to repeat.
@@ -22,11 +23,11 @@ from pathlib import Path
 
 from bench.stack import BIN, REPO_ROOT, Stack
 
-TIERS = {"s": 20_000, "m": 200_000, "l": 1_000_000}
+TIERS = {"s": 20_000, "m": 200_000, "l": 1_000_000, "xl": 3_000_000}
 RESULTS_DIR = REPO_ROOT / "bench"
 SECTIONS = (
     "data", "dbt", "backfill", "feature_store", "training", "serving", "scoring", "audiences",
-    "pipeline",
+    "pipeline", "stages",
 )  # fmt: skip
 
 
@@ -174,6 +175,11 @@ def run_tier(tier: str, sections: set[str], scoring_customers: int = 1_000_000) 
             results["audiences"] = audiences_run()
         if "pipeline" in sections:
             results["pipeline"] = bench_pipeline(customers)
+        if "stages" in sections:  # every step of make pipeline: wall, CPU, peak RSS
+            from bench.pipeline import STAGES
+            from bench.pipeline import run as stages_run
+
+            results["stages"] = stages_run(customers, Path(tmp) / "stages", list(STAGES))
     return results
 
 

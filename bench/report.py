@@ -233,6 +233,12 @@ def _pipeline(d: dict) -> list[str]:
     ]
 
 
+def _stages(d: dict) -> list[str]:
+    from bench.pipeline import markdown
+
+    return ["## `make pipeline`, step by step", "", *markdown(d), ""]
+
+
 def render_markdown(results: dict) -> str:
     m = results["machine"]
     lines = [
@@ -253,6 +259,7 @@ def render_markdown(results: dict) -> str:
         "scoring": scoring_markdown,
         "audiences": audiences_markdown,
         "pipeline": _pipeline,
+        "stages": _stages,
     }
     ran = results.get("ran", {})
     for section in renderers:

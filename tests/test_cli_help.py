@@ -27,6 +27,7 @@ COMMANDS = [
     "bench",
     "bench.serving",
     "bench.scoring",
+    "bench.pipeline",
     "bench.audiences",
     "bench.explanations",
     "bench.feature_store",
