@@ -37,6 +37,7 @@ from feature_repo.fast_write import write_rows
 from feature_repo.fingerprint import check_current_model
 from feature_repo.online_layout import ensure_online_tables
 from feature_repo.store import feature_service, open_store
+from ingest.memory import Stages
 from ingest.paths import pipeline_paths
 
 log = logging.getLogger("feature_repo.materialize")
@@ -78,6 +79,7 @@ def materialize_latest(
     progress: show a progress bar; None = when writing ≥ 50,000 customers to a terminal.
     """
     started = time.perf_counter()
+    stages = Stages(log)
     views = [
         store.get_feature_view(p.name, allow_registry_cache=True)  # fresh: see feature_service
         for p in feature_service(store).feature_view_projections
@@ -91,6 +93,7 @@ def materialize_latest(
         }
     )
 
+    stages.lap("read the latest features")
     state_path = _state_path(store)
     changed = frame
     if not full and state_path.exists():
@@ -98,6 +101,7 @@ def materialize_latest(
         merged = hashes.merge(previous, on="customer_id", how="left", suffixes=("", "_online"))
         changed = frame[(merged["row_hash"] != merged["row_hash_online"]).to_numpy()]
 
+    stages.lap("compare with what is online")
     if len(changed):
         ensure_online_tables(store, views)
         # the same pandas → Arrow conversion Feast's write_to_online_store does
@@ -111,6 +115,7 @@ def materialize_latest(
     tmp = state_path.with_suffix(".tmp")
     hashes.to_parquet(tmp, index=False)
     tmp.replace(state_path)
+    stages.lap("write online")
     return MaterializeReport(
         customers=len(changed),
         unchanged=len(frame) - len(changed),

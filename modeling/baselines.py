@@ -76,7 +76,13 @@ def oracle(path: Path | None, test: pd.DataFrame, window: int) -> Reference | No
     generator computes it over dbt's label window, so a training run on another window has none)."""
     if path is None or not Path(path).exists() or window != label_window_days():
         return None
-    truth = pd.read_parquet(path, columns=["customer_id", "as_of_date", "p_repeat_30d"])
+    # only the test rows' dates: the whole history is one row per customer and as-of date
+    dates = sorted(test["as_of_date"].unique())
+    truth = pd.read_parquet(
+        path,
+        columns=["customer_id", "as_of_date", "p_repeat_30d"],
+        filters=[("as_of_date", "in", dates)],
+    )
     truth["as_of_date"] = pd.to_datetime(truth["as_of_date"]).dt.date
     merged = test[["customer_id", "as_of_date", LABEL]].merge(
         truth, on=["customer_id", "as_of_date"], how="left"

@@ -11,6 +11,8 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 from feast import FeatureStore
 
 from feature_repo.contract import FEATURE_SERVICE
@@ -30,8 +32,19 @@ def feature_spec(store: FeatureStore) -> FeatureSpec:
     return FeatureSpec(FEATURE_SERVICE, numeric, categorical, types)
 
 
+def read_labels(labels_path: Path) -> pa.Table:
+    """dbt's customer_labels (a file, or a backfill's partitioned folder) as Arrow: compact
+    enough to sample millions of rows before any becomes a pandas row."""
+    return pq.read_table(labels_path)
+
+
 def load_labels(labels_path: Path) -> pd.DataFrame:
-    labels = pd.read_parquet(labels_path)
+    """Every label row in pandas (what training joined before it sampled first)."""
+    return as_entity_rows(pd.read_parquet(labels_path))
+
+
+def as_entity_rows(labels: pd.DataFrame) -> pd.DataFrame:
+    """Label rows as the entity dataframe wants them: timestamps, and as-of dates as dates."""
     labels["event_timestamp"] = pd.to_datetime(labels["event_timestamp"])
     labels["as_of_date"] = pd.to_datetime(labels["as_of_date"]).dt.date
     return labels
@@ -49,6 +62,31 @@ def training_frame(store: FeatureStore, labels: pd.DataFrame) -> pd.DataFrame:
     return frame.sort_values(["as_of_date", "customer_id"], kind="stable").reset_index(drop=True)
 
 
+def split_dates(
+    dates: list[date],
+    validation_dates: int,
+    label_window_days: int | None = None,
+    test_as_of: date | None = None,
+) -> tuple[list[date], list[date], date]:
+    """(training dates, validation dates, test date) of `split_by_as_of`, from the dates alone:
+    training samples its label rows by them before any feature is joined."""
+    if label_window_days is None:
+        label_window_days = dbt_label_window_days()
+    dates = sorted(dates)
+    if test_as_of is not None:
+        if test_as_of not in dates:
+            raise ValueError(f"no labelled rows at as-of date {test_as_of}; have {dates}")
+        dates = [d for d in dates if d <= test_as_of]
+    test_date = dates[-1]
+    known = [d for d in dates[:-1] if d + timedelta(days=label_window_days) <= test_date]
+    if len(known) < validation_dates + 1:
+        raise ValueError(
+            f"need at least {validation_dates + 1} labelled as-of dates whose label window "
+            f"ends by {test_date}, have {len(known)}"
+        )
+    return known[:-validation_dates], known[-validation_dates:], test_date
+
+
 def split_by_as_of(
     frame: pd.DataFrame,
     validation_dates: int,
@@ -63,22 +101,17 @@ def split_by_as_of(
     test_as_of picks an earlier test date (a backtest); dates after it are ignored.
     label_window_days defaults to dbt's var of that name (the window the labels were built with).
     """
-    if label_window_days is None:
-        label_window_days = dbt_label_window_days()
-    dates = sorted(frame["as_of_date"].unique())
-    if test_as_of is not None:
-        if test_as_of not in dates:
-            raise ValueError(f"no labelled rows at as-of date {test_as_of}; have {dates}")
-        dates = [d for d in dates if d <= test_as_of]
-    test_date = dates[-1]
-    known = [d for d in dates[:-1] if d + timedelta(days=label_window_days) <= test_date]
-    if len(known) < validation_dates + 1:
-        raise ValueError(
-            f"need at least {validation_dates + 1} labelled as-of dates whose label window "
-            f"ends by {test_date}, have {len(known)}"
-        )
-    validation = known[-validation_dates:]
-    train = frame[frame["as_of_date"].isin(known[:-validation_dates])]
+    train_dates, validation, test_date = split_dates(
+        list(frame["as_of_date"].unique()), validation_dates, label_window_days, test_as_of
+    )
+    return split_on(frame, train_dates, validation, test_date)
+
+
+def split_on(
+    frame: pd.DataFrame, train_dates: list[date], validation: list[date], test_date: date
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The rows of the given training, validation and test dates."""
+    train = frame[frame["as_of_date"].isin(train_dates)]
     valid = frame[frame["as_of_date"].isin(validation)]
     test = frame[frame["as_of_date"] == test_date]
     return train, valid, test

@@ -2,8 +2,9 @@
 
 Serving reads the version, the FeatureService and its fields (save_artifact adds their
 fingerprint, so a changed service is caught at load), the threshold and the label window;
-people read where it came from: the dates and rows it saw, its test metrics, the seed, a
-fingerprint of the training frame, library versions and the git commit.
+people read where it came from: the dates and rows it saw (and the label rows sampled before
+the join, per date), its test metrics, the seed, a fingerprint of the training frame, library
+versions and the git commit.
 
 It also describes the model's scores on validation data: `base_rate`, the mean calibrated
 probability (what the answer for a typical customer is; reasons are movements from it), and
@@ -96,6 +97,8 @@ def model_metadata(
         **score_summary(model, data.x_valid),
         "metrics": model.entry["test"],
         "seed": seed,
+        # which label rows were joined: per part and as-of date, before and after sampling
+        "sampling": data.sampling.as_dict() if data.sampling else None,
         "data_fingerprint": data_fingerprint(data.frame),
         "libraries": library_versions(),
         "git_commit": git_commit(),

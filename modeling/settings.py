@@ -118,11 +118,25 @@ class TrainSettings(BaseSettings):
     )
     # On the 200k-customer sample 400k of 1.6M rows cost < 0.002 ROC-AUC and cut fitting ~4x
     # (docs/PERFORMANCE.md, Training).
+    # Sampled before the point-in-time join (modeling.sampling), stratified by as-of date, so
+    # only the rows used are ever built: at 1M customers the whole training set took 22 GB.
     max_train_rows: int = Field(
         default=400_000,
         ge=0,
-        description="fit the models on a seeded sample of this many training rows when there "
-        "are more (validation and test always use every row); 0 = all",
+        description="train on a seeded sample of this many training label rows, stratified by "
+        "as-of date and drawn before the Feast join, when there are more; 0 = all",
+    )
+    max_eval_rows: int = Field(
+        default=1_000_000,
+        ge=0,
+        description="the same for the validation rows and for the test rows (each part at "
+        "most this many); 0 = all",
+    )
+    memory_limit_gb: float | None = Field(
+        default=None,
+        gt=0,
+        description="refuse to start when the training step's estimated peak memory exceeds "
+        "this many GB; unset = the memory available now (MemAvailable)",
     )
     cv_max_rows: int = Field(
         default=60_000,

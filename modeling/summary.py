@@ -1,8 +1,9 @@
 """Step 7 of a training run, in words and numbers: metrics.json and the printed comparison.
 
 metrics.json holds every model's and baseline's validation and test metrics (with their
-cross-validation folds), the oracle when known, the per-slice metrics of the chosen model and
-the gate's verdict; the same figures are printed as one table at the end of the run.
+cross-validation folds), the oracle when known, the per-slice metrics of the chosen model,
+the gate's verdict, the label rows sampled before the join, and each stage's seconds and
+memory; the same figures are printed as one table at the end of the run.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from datetime import date
 
 from modeling.baselines import Reference
 from modeling.fitting import FittedModel
+from modeling.sampling import Sampling
 from modeling.selection import Gate
 
 
@@ -35,8 +37,11 @@ def run_metrics(
     slices: dict,
     test_date: date,
     protocol: str,
+    sampling: Sampling | None = None,
 ) -> dict:
-    """metrics.json of one run (the stage seconds are added when the run ends)."""
+    """metrics.json of one run (the stage seconds and memory are added when the run ends).
+
+    `sampling` says which label rows were drawn before the join, per part and as-of date."""
     return {
         "selection_metric": gate.metric,
         "chosen_on": chosen_on,
@@ -47,6 +52,7 @@ def run_metrics(
         "cv_protocol": protocol,
         "slices": {"model": chosen, "date": str(test_date), **slices},
         "gate": gate.as_dict(),
+        "sampling": sampling.as_dict() if sampling else None,
     }
 
 

@@ -14,11 +14,13 @@ failure: the run exits 0 (so `make pipeline` goes on) and says "CHAMPION KEPT" w
 figures; metrics.json's `promotion` holds the verdict either way. Every switch of
 models/current is appended to models/promotions.jsonl (`promotions`).
 
-`run` reads as the steps, each in its own module:
-training set (`training_set`) → fit (`fitting`) → baselines (`baselines`) → cross-validation
-(`crossval`) → choose and gate (`selection`) → artifact (`metadata`, `artifact`) → report
-(`importance`, `report`, `summary`) → champion / challenger (`champion`) and promotion
-(`artifact.promote`, `promotions`).
+`run` reads as the steps, each in its own module: training set (`training_set`: label rows
+sampled per part before Feast's join, refused up front when the estimated memory would not
+fit) → fit (`fitting`) → baselines (`baselines`) → cross-validation (`crossval`) → choose and
+gate (`selection`) → artifact (`metadata`, `artifact`) → report (`importance`, `report`,
+`summary`) → champion / challenger (`champion`) and promotion
+(`artifact.promote`, `promotions`). Each stage's wall seconds and memory (peak and current
+RSS, `ingest.memory.Stages`) are logged and kept in metrics.json.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
+from ingest.memory import Stages
 from modeling import champion, promotions, training_set
 from modeling.artifact import promote, save_artifact
 from modeling.baselines import BGNBD_KEY, RECENCY, Reference, fit_baselines, oracle
@@ -61,39 +64,15 @@ CHAMPION_KEPT = 0
 __all__ = ["CHAMPION_KEPT", "GATE_FAILED", "choose_model", "main", "parse_args", "run"]
 
 
-class Stopwatch:
-    """Wall seconds per stage of a run (each lap ends one), logged and kept for metrics.json."""
-
-    def __init__(self) -> None:
-        self.seconds: dict[str, float] = {}
-        self._last = time.perf_counter()
-
-    def lap(self, stage: str) -> None:
-        now = time.perf_counter()
-        self.seconds[stage] = round(now - self._last, 2)
-        self._last = now
-        log.info("stage %s: %.1f s", stage, self.seconds[stage])
-
-
 def run(settings: TrainSettings) -> int:
     """One training run: 0 when a model was promoted, CHAMPION_KEPT (also 0) when the champion
     stayed, GATE_FAILED when the chosen model did not beat recency."""
     started = time.perf_counter()
-    clock = Stopwatch()
+    clock = Stages(log)
     window, seed, metric = settings.label_window_days, settings.seed, settings.selection_metric
 
-    spec, frame = training_set.load(settings.labels_path, window, settings.feast_data_dir)
-    clock.lap("training set from Feast")
-    data = training_set.split(
-        spec,
-        frame,
-        validation_dates=settings.validation_dates,
-        window=window,
-        test_as_of=settings.test_as_of,
-        max_train_rows=settings.max_train_rows,
-        seed=seed,
-    )
-    clock.lap("split by as-of date")
+    data = training_set.build(settings, clock.lap)
+    spec = data.spec
 
     fitted: dict[str, FittedModel] = {}
     for key in tqdm(settings.models, desc="training models", unit="model"):
@@ -137,6 +116,7 @@ def run(settings: TrainSettings) -> int:
         slices=slices,
         test_date=data.test_date,
         protocol=protocol,
+        sampling=data.sampling,
     )
 
     verdict = None
@@ -180,7 +160,7 @@ def run(settings: TrainSettings) -> int:
     )
     clock.lap("report")
     elapsed = time.perf_counter() - started
-    metrics["seconds"] = {**clock.seconds, "total": round(elapsed, 2)}
+    metrics.update(clock.summary())
     (directory / "metrics.json").write_text(json.dumps(metrics, indent=2))
     print_comparison(metrics, str(data.test_date))
     return _promote_if_passed(

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from ingest.memory import Stages
 from ingest.paths import PipelinePaths, pipeline_paths
 
 log = logging.getLogger("monitoring")
@@ -86,11 +87,13 @@ def main(argv: list[str] | None = None) -> int:
     from monitoring.realized import MonitorError, realized_quality
     from monitoring.report import build_report, write_report
 
+    stages = Stages(log)
     try:
         realized = realized_quality(paths, settings.reliability_bins, not args.no_progress)
     except MonitorError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return NOTHING_TO_MONITOR
+    stages.lap("realized quality")
     metadata = _current_metadata(paths.models_dir)
     drift, skipped = None, None
     if not DRIFT_AVAILABLE:
@@ -104,6 +107,7 @@ def main(argv: list[str] | None = None) -> int:
             drift = check_drift(paths, metadata, settings)
         except DriftError as exc:
             skipped = str(exc)
+    stages.lap("drift")
     if skipped:
         log.warning("no drift check: %s", skipped)
     if not realized.by_as_of_date and drift is None:

@@ -27,6 +27,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
+from ingest.memory import GB, Stages, children_peak_rss_bytes
 from modeling.artifact import ArtifactError, load_model
 from scoring.bands import BANDED
 from scoring.chunks import SEGMENT_VALUES, ChunkScorer
@@ -52,6 +53,8 @@ class Summary:
     customers: int = 0
     tiers: Counter = field(default_factory=Counter)
     seconds: float = 0.0
+    memory_gb: dict = field(default_factory=dict)  # per stage: peak and current RSS
+    workers_peak_rss_gb: float = 0.0  # the largest worker process's own peak
     latest: Path | None = None
     snapshot: Path | None = None
 
@@ -62,6 +65,8 @@ class Summary:
             f"scored {self.customers:,} customers as of {self.as_of_date} with model "
             f"{self.model_version} ({self.path} path) in {self.seconds:.1f} s ({rate:,.0f}/s)",
             f"tiers: {tiers}",
+            f"memory: peak RSS {self.memory_gb.get('total', {}).get('peak_rss_gb')} GB "
+            f"(largest worker {self.workers_peak_rss_gb} GB)",
             f"latest:   {self.latest}",
             f"snapshot: {self.snapshot}",
         ]
@@ -141,6 +146,7 @@ def score_all(
 ) -> Summary:
     """Score every customer of `as_of` (default: the latest date) and write both files."""
     started = time.perf_counter()
+    stages = Stages(log)
     scorer = load_scorer(model_dir)
     _check_columns(features, scorer.model.spec.names)
     as_of = as_of or latest_as_of(features)
@@ -148,6 +154,7 @@ def score_all(
     if total == 0:
         raise ScoringError(f"{features} has no customers as of {as_of}")
     summary = Summary(as_of, scorer.model.version, scorer.path)
+    stages.lap("load model, count customers")
     log.info(
         "scoring %s customers as of %s with model %s (%s path), %s rows a chunk, %d process(es)",
         f"{total:,}", as_of, scorer.model.version, scorer.path, f"{chunk_rows:,}", workers,
@@ -182,6 +189,9 @@ def score_all(
     finally:
         tmp.unlink(missing_ok=True)
         (scores_dir / f".{SCORES_FILE}.{os.getpid()}.tmp").unlink(missing_ok=True)
+    stages.lap("score and write")
     summary.seconds = time.perf_counter() - started
+    summary.memory_gb = stages.summary()["memory_gb"]
+    summary.workers_peak_rss_gb = round(children_peak_rss_bytes() / GB, 2)
     summary.latest, summary.snapshot = latest, snapshot
     return summary

@@ -1,0 +1,117 @@
+"""Memory: each stage's figures are real, and training refuses before it would be killed.
+
+The refusal runs the real command on the session's sample with a limit far below what it
+needs: it must exit non-zero, naming the knobs, before the Feast join starts.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from ingest.memory import (
+    GB,
+    Stages,
+    available_bytes,
+    current_rss_bytes,
+    peak_rss_bytes,
+    refuse_unless_fits,
+)
+from modeling.settings import TrainSettings
+from modeling.training_set import estimated_peak_bytes
+from tests.conftest import REPO_ROOT
+
+
+def test_peak_and_current_rss_see_an_allocation():
+    before = current_rss_bytes()
+    block = np.ones(300 * 1024**2 // 8)  # 300 MB, touched
+    during = current_rss_bytes()
+    assert during - before > 250 * 1024**2
+    # the kernel's high-water mark lags the page counters by a few pages per thread
+    assert peak_rss_bytes() >= during - 8 * 1024**2
+    del block
+
+
+def test_available_memory_is_read_from_meminfo(tmp_path):
+    meminfo = tmp_path / "meminfo"
+    meminfo.write_text("MemTotal:       24000000 kB\nMemAvailable:    2000000 kB\n")
+    assert available_bytes(meminfo) == 2_000_000 * 1024
+    meminfo.write_text("MemTotal:       24000000 kB\n")
+    assert available_bytes(meminfo) is None
+    assert 0 < available_bytes() <= os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def test_stages_keep_seconds_and_memory_per_stage():
+    import logging
+
+    stages = Stages(logging.getLogger("test"))
+    stages.lap("first")
+    block = np.ones(200 * 1024**2 // 8)
+    stages.lap("second")
+    summary = stages.summary()
+    assert list(summary["seconds"]) == ["first", "second", "total"]
+    memory = summary["memory_gb"]
+    assert memory["second"]["rss_gb"] - memory["first"]["rss_gb"] >= 0.15
+    assert memory["second"]["peak_rss_gb"] >= memory["second"]["rss_gb"] - 0.01
+    del block
+
+
+def test_a_need_above_the_limit_is_refused_naming_the_knobs():
+    refuse_unless_fits(0.5 * GB, what="x", limit_gb=1.0, knobs="lower --rows")
+    with pytest.raises(SystemExit, match=r"x would need about 2\.0 GB.*limit of 1 GB.*--rows"):
+        refuse_unless_fits(2 * GB, what="x", limit_gb=1.0, knobs="lower --rows")
+    with pytest.raises(SystemExit, match="available now"):  # the machine's own limit
+        refuse_unless_fits(available_bytes() * 2, what="x", limit_gb=None, knobs="")
+
+
+def test_the_estimate_grows_with_the_rows_joined():
+    small, large = estimated_peak_bytes(10**6, 10**5, 45), estimated_peak_bytes(10**6, 10**6, 45)
+    assert large > small > 0
+
+
+def test_the_limit_is_a_flag_and_a_variable(monkeypatch):
+    monkeypatch.setenv("TRAIN_MEMORY_LIMIT_GB", "6.5")
+    monkeypatch.setenv("TRAIN_MAX_EVAL_ROWS", "5000")
+    settings = TrainSettings()
+    assert settings.memory_limit_gb == 6.5 and settings.max_eval_rows == 5000
+    with pytest.raises(ValueError, match="greater than 0"):
+        TrainSettings(memory_limit_gb=0)
+
+
+def test_training_refuses_before_the_join_when_memory_would_not_fit(
+    warehouse, feature_store, tmp_path
+):
+    models_dir = tmp_path / "models"
+    started = time.perf_counter()
+    result = subprocess.run(
+        [
+            sys.executable, "-m", "modeling.train", "--models", "lr",
+            "--memory-limit-gb", "0.01",
+            "--feast-data-dir", str(feature_store.feast_data_dir),
+        ],
+        cwd=REPO_ROOT,
+        env={
+            **os.environ,
+            "FEATURES_DIR": str(warehouse.features_dir),
+            "MODELS_DIR": str(models_dir),
+        },
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )  # fmt: skip
+    seconds = time.perf_counter() - started
+    assert result.returncode != 0
+    message = " ".join(result.stderr.split())
+    assert "not enough memory" in message and "limit of 0.01 GB" in message
+    for knob in ("--max-train-rows", "--max-eval-rows", "--memory-limit-gb"):
+        assert knob in message, knob
+    # refused before the join: nothing was built, nothing written
+    assert "building the training set from Feast" not in result.stderr
+    assert "stage training set from Feast" not in result.stderr
+    assert not models_dir.exists() or not any(models_dir.iterdir())
+    print(f"refused in {seconds:.1f} s")
