@@ -14,7 +14,7 @@ DAGSTER_PORT ?= 3000
 FEAST_UI_PORT ?= 8888
 DOCS_PORT ?= 8080
 
-.PHONY: help install lock sample features materialize train score monitor rollback orchestrate feast-ui docs pipeline serve demo test test-fast lint format bench clean
+.PHONY: help install lock sample features materialize train score spark-pipeline monitor rollback orchestrate feast-ui docs pipeline serve demo test test-fast lint format bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -70,6 +70,9 @@ train: install ## train, compare and promote a model to models/current
 
 score: install ## score every customer of the latest features → data/scores (SCORES_DIR)
 	$(BIN)/python -m scoring
+
+spark-pipeline: install ## the product on Spark: MASTER=spark://host:7077 RAW=… OUT=… REDIS=host:port START=YYYY-MM-DD
+	$(BIN)/python -m spark_pipeline --master $(MASTER) --raw $(RAW) --out $(OUT) --redis $(REDIS) --start $(START)
 
 monitor: install ## realized quality of past scores, drift of the latest features → data/monitoring (exit 3: drift)
 	$(BIN)/python -m monitoring

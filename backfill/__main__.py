@@ -135,25 +135,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     # imported late so that --help answers without starting (or importing) Spark
     from backfill.job import BackfillRequest, run
-    from backfill.session import build_session
+    from backfill.session import build_session, master_conf
 
-    conf = {}
     master = args.master or _master_from_spark_submit() or "local[*]"
-    if args.shuffle_partitions:
-        conf["spark.sql.shuffle.partitions"] = str(args.shuffle_partitions)
-    elif master and master.startswith("local"):
-        # Spark's 200 shuffle partitions are for clusters; on one machine they are mostly
-        # scheduling overhead (measured: a 20k-customer run did not finish its first batch)
-        conf["spark.sql.shuffle.partitions"] = str(4 * (os.cpu_count() or 2))
-    if master and master.startswith("local"):
-        # In local mode the driver JVM is the only executor, and Spark's default heap is 1 GB:
-        # 200,000 customers × 52 dates died with "Unable to acquire 65536 bytes of memory"
-        # after spilling ~950 MB per stage. (Only takes effect when this process starts the
-        # JVM; under spark-submit use its --driver-memory.)
-        conf["spark.driver.memory"] = args.driver_memory
-        # Adaptive execution would merge the shuffle partitions back to ~one per core: a
-        # third of a stage's rows in one task, the other core idle at the end of it.
-        conf["spark.sql.adaptive.coalescePartitions.enabled"] = "false"
+    conf = master_conf(master, args.shuffle_partitions, args.driver_memory)
     spark = build_session(master, conf=conf)
     try:
         summary = run(

@@ -24,6 +24,7 @@ COMMANDS = [
     "scoring",
     "scoring.spark_job",
     "backfill",
+    "spark_pipeline",
     "bench",
     "bench.serving",
     "bench.scoring",
@@ -43,7 +44,7 @@ def test_the_list_names_every_command_module():
         ".".join(path.relative_to(REPO_ROOT).with_suffix("").parts).removesuffix(".__main__")
         for folder in (
             *("api", "ingest", "feature_repo", "modeling", "backfill", "scoring", "bench"),
-            *("monitoring", "orchestration"),
+            *("monitoring", "orchestration", "spark_pipeline"),
         )
         for path in (REPO_ROOT / folder).rglob("*.py")
         if "argparse.ArgumentParser(" in path.read_text()

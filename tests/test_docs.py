@@ -21,7 +21,7 @@ UCI_DATA = "../shared/data/online_retail.csv.gz"
 # top-level folders and files whose paths the docs may name and a clone must hold
 TRACKED_ROOTS = {
     "api", "backfill", "bench", "dbt_project", "docs", "feature_repo", "ingest", "modeling",
-    "monitoring", "orchestration", "scoring",
+    "monitoring", "orchestration", "scoring", "spark_pipeline",
     "tests", "Dockerfile", "Makefile", "docker-compose.yml", "dbt_project.yml", "profiles.yml",
     "pyproject.toml", "backfill_submit.py", ".ci", ".sqlfluff", "requirements",
 }  # fmt: skip
