@@ -15,6 +15,7 @@ Settings that change results are fixed here rather than left to cluster defaults
 from __future__ import annotations
 
 import os
+import sys
 
 from pyspark.sql import SparkSession
 
@@ -31,6 +32,10 @@ def build_session(
     conf: dict[str, str] | None = None,
 ) -> SparkSession:
     """Get or create the session. ``master=None`` leaves it to spark-submit (``--master``)."""
+    if master and master.startswith("local"):
+        # a local master's Python workers would otherwise start `python3` from PATH, which
+        # need not be this environment (no pandas for mapInPandas: python -m scoring.spark_job)
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     builder = SparkSession.builder.appName(app_name)
     if master:
         builder = builder.master(master)

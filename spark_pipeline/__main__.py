@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 from datetime import date, datetime
 from pathlib import Path
@@ -122,9 +121,6 @@ def main(argv: list[str] | None = None) -> int:
 
     conf = master_conf(args.master, args.shuffle_partitions, args.driver_memory)
     conf["spark.executorEnv.PYTHONPATH"] = args.code_path
-    if args.master.startswith("local"):
-        # local Python workers would otherwise start `python3` from PATH, without this venv
-        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     spark = build_session(args.master, app_name="repeat-purchase-spark-pipeline", conf=conf)
     request = steps.PipelineRequest(
         raw=args.raw,

@@ -71,3 +71,24 @@ def test_spark_job_on_the_cluster_equals_the_local_command(
         .sort_values("customer_id", ignore_index=True)
     )
     pd.testing.assert_frame_equal(got, expected, check_dtype=False)
+
+
+@pytest.mark.slow
+def test_spark_job_on_a_local_master_runs_its_python_workers_in_this_environment(
+    warehouse, trained_models, tmp_path
+):
+    # without PYSPARK_PYTHON, a local master's workers started `python3` from PATH, which
+    # need not have pandas: "ModuleNotFoundError: No module named 'pandas'" in mapInPandas
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("PYSPARK_PYTHON", "PYSPARK_DRIVER_PYTHON")
+    }
+    env["SPARK_LOCAL_IP"] = "127.0.0.1"
+    env["PATH"] = "/usr/bin:/bin"  # a python3 without this venv's packages, as on a fresh shell
+    done = subprocess.run(
+        [sys.executable, "-m", "scoring.spark_job", "--master", "local[1]", "--input",
+         str(warehouse.features_dir / "customer_features.parquet"), "--output",
+         str(tmp_path / "spark"), "--model", str(trained_models / "current")],
+        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "scored " in done.stdout
