@@ -12,15 +12,14 @@ import argparse
 import json
 import os
 import platform
-import resource
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench.pipeline import run_measured
 from bench.stack import BIN, REPO_ROOT, Stack
 
 TIERS = {"s": 20_000, "m": 200_000, "l": 1_000_000, "xl": 3_000_000}
@@ -48,16 +47,12 @@ def spread(values: list[float]) -> dict[str, float]:
             "runs": len(values)}  # fmt: skip
 
 
-def timed_child(cmd: list[str], cwd: Path = REPO_ROOT, env: dict | None = None) -> dict:
-    """Wall seconds and the child's peak RSS (MB) of one command."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    started = time.perf_counter()
-    result = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
-    seconds = time.perf_counter() - started
-    if result.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} failed:\n{result.stderr[-3000:]}")
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return {"seconds": seconds, "peak_rss_mb": max(peak, before) / 1024}
+def timed_child(cmd: list[str], log: Path, cwd: Path = REPO_ROOT) -> dict:
+    """Wall seconds and peak RSS (MB) of this one command, its output into `log`: measured as
+    `python -m bench.pipeline` measures a stage, so neither an earlier, bigger child nor this
+    process's own peak shows in it."""
+    figures = run_measured(cmd, log, cwd=cwd)
+    return {"seconds": figures["wall_s"], "peak_rss_mb": figures["peak_rss_kb"] / 1024}
 
 
 def bench_data(stack: Stack, customers: int) -> dict:
@@ -74,7 +69,8 @@ def bench_data(stack: Stack, customers: int) -> dict:
                 "--out",
                 str(stack.raw_dir),
                 "--no-progress",
-            ]
+            ],
+            stack.root / "generate.log",
         )
         for _ in range(2 if customers <= 200_000 else 1)
     ]
@@ -92,15 +88,18 @@ def bench_pipeline(customers: int) -> dict:
         ["git", "ls-files"], cwd=REPO_ROOT, capture_output=True, text=True, check=True
     ).stdout.split()
     with tempfile.TemporaryDirectory(prefix="bench-pipeline-") as tmp:
+        copy = Path(tmp) / "repo"
         for name in files:
             source = REPO_ROOT / name
             if source.is_file():
-                (Path(tmp) / name).parent.mkdir(parents=True, exist_ok=True)
-                (Path(tmp) / name).write_bytes(source.read_bytes())
+                (copy / name).parent.mkdir(parents=True, exist_ok=True)
+                (copy / name).write_bytes(source.read_bytes())
         venv = Path(sys.executable).parent.parent
         (venv / ".installed").touch(exist_ok=True)
         result = timed_child(
-            ["make", "pipeline", f"CUSTOMERS={customers}", f"VENV={venv}"], cwd=Path(tmp)
+            ["make", "pipeline", f"CUSTOMERS={customers}", f"VENV={venv}"],
+            Path(tmp) / "make-pipeline.log",
+            cwd=copy,
         )
     return {"customers": customers, "make_pipeline_s": result["seconds"]}
 

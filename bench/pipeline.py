@@ -22,7 +22,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import yaml
@@ -69,21 +68,60 @@ def environment(workdir: Path) -> dict[str, str]:
     }
 
 
+# Started first, small, it starts the command and waits for it (os.wait4), then writes the
+# command's wall, CPU and peak RSS to the fd it is given and exits with the command's code.
+# Not the command straight from this process: Linux keeps the parent's RSS high-water mark
+# in a child across exec (vfork or fork), so every command would report at least this
+# process's own peak, e.g. a stage of `python -m bench` run after its in-process sections.
+LAUNCHER = """
+import json, os, subprocess, sys, time
+started = time.perf_counter()
+child = subprocess.Popen(sys.argv[2:])
+_, status, usage = os.wait4(child.pid, 0)
+figures = {"wall_s": time.perf_counter() - started, "cpu_s": usage.ru_utime + usage.ru_stime,
+           "peak_rss_kb": usage.ru_maxrss}
+with os.fdopen(int(sys.argv[1]), "w") as answer:
+    json.dump(figures, answer)
+code = os.waitstatus_to_exitcode(status)
+sys.exit(code if code >= 0 else 128 - code)
+"""
+
+
+def run_measured(
+    cmd: list[str], log: Path, env: dict[str, str] | None = None, cwd: Path = REPO_ROOT
+) -> dict[str, float]:
+    """Run one command to completion, its output into `log`: its wall seconds, CPU seconds and
+    peak RSS (kB) from the kernel's accounting of that one child and the children it waited
+    for (`os.wait4`), taken by LAUNCHER.
+
+    Not `getrusage(RUSAGE_CHILDREN)`: its ru_maxrss is the largest of every child this process
+    ever waited for, so a small command measured after a big one would report the big one's
+    peak. `python -m bench` and `python -m bench.pipeline` both measure through here.
+    """
+    read, write = os.pipe()
+    with log.open("w") as out, os.fdopen(read) as answer:
+        try:
+            launcher = subprocess.Popen(
+                [sys.executable, "-I", "-c", LAUNCHER, str(write), *cmd],
+                cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, pass_fds=(write,),
+            )  # fmt: skip
+        finally:
+            os.close(write)  # the launcher's copy is the only writer: EOF when it is done
+        figures = answer.read()
+        returncode = launcher.wait()
+    if returncode != 0:
+        tail = log.read_text()[-3000:]
+        raise RuntimeError(f"{' '.join(cmd)} exited {returncode}; log {log}:\n{tail}")
+    return json.loads(figures)
+
+
 def measure(cmd: list[str], env: dict[str, str], log: Path) -> dict:
     """Run one command to completion; its wall, CPU and peak RSS (this child's tree)."""
-    with log.open("w") as out:
-        started = time.perf_counter()
-        child = subprocess.Popen(cmd, cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-        _, status, usage = os.wait4(child.pid, 0)
-        wall = time.perf_counter() - started
-    child.returncode = os.waitstatus_to_exitcode(status)
-    if child.returncode != 0:
-        tail = log.read_text()[-3000:]
-        raise RuntimeError(f"{' '.join(cmd)} exited {child.returncode}; log {log}:\n{tail}")
+    figures = run_measured(cmd, log, env)
     return {
-        "wall_s": round(wall, 1),
-        "cpu_s": round(usage.ru_utime + usage.ru_stime, 1),
-        "peak_rss_gb": round(usage.ru_maxrss / 1024**2, 2),
+        "wall_s": round(figures["wall_s"], 1),
+        "cpu_s": round(figures["cpu_s"], 1),
+        "peak_rss_gb": round(figures["peak_rss_kb"] / 1024**2, 2),
     }
 
 

@@ -118,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return NOTHING_TO_MONITOR
-    report = build_report(realized, drift, metadata, paths, skipped)
+    report = build_report(realized, drift, metadata, paths, settings.thresholds, skipped)
     json_path, html_path = write_report(report, settings.json_path, settings.html_path)
     print("\n".join(report_lines(report)))
     print(f"json: {json_path}\nhtml: {html_path}")

@@ -58,15 +58,16 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from feature_repo.contract import feature_columns
 from ingest.paths import PipelinePaths
+from monitoring.realized import FEATURES_MART, mart_relation
 from scoring.schema import SCORES_FILE, SNAPSHOTS_DIR
-from scoring.score_all import FEATURES_FILE, snapshot_path
+from scoring.score_all import snapshot_path
 
 DECILES = [i / 10 for i in range(1, 10)]
 CATEGORICAL_TYPES = {"String", "Bool"}
 
 
 class DriftError(Exception):
-    """The comparison cannot be made (no reference rows in the mart)."""
+    """The comparison cannot be made (no features mart, or no reference rows in it)."""
 
 
 class DriftSettings(BaseSettings):
@@ -82,6 +83,12 @@ class DriftSettings(BaseSettings):
     psi_epsilon: float = 1e-4
     # the training rows compared with the latest date (see the module docstring)
     reference: Literal["last_train_date", "train_window"] = "last_train_date"
+
+    @property
+    def thresholds(self) -> dict[str, float]:
+        """What an alert meant, recorded in monitor.json beside the alerts: the variables can
+        differ between the run that wrote the report and whoever reads it later."""
+        return {"psi": self.psi_threshold, "missing_increase": self.missing_increase_threshold}
 
 
 @dataclass
@@ -103,8 +110,13 @@ def check_drift(paths: PipelinePaths, model_metadata: dict, settings: DriftSetti
     if settings.reference == "last_train_date":
         first = last
     per_date = {c.name for c in feature_columns() if c.same_for_everyone_on_a_date}
+    mart = mart_relation(paths.features_dir, FEATURES_MART)
+    if mart is None:
+        raise DriftError(
+            f"no {FEATURES_MART} mart in {paths.features_dir}: build the marts (make features)"
+        )
     with duckdb.connect() as con:
-        con.execute(f"CREATE VIEW mart AS SELECT * FROM {_mart(paths.features_dir)}")
+        con.execute(f"CREATE VIEW mart AS SELECT * FROM {mart}")
         columns = {row[0] for row in con.execute("DESCRIBE mart").fetchall()}
         (latest,) = con.execute("SELECT max(as_of_date) FROM mart").fetchone()
         if latest is None:
@@ -136,14 +148,6 @@ def check_drift(paths: PipelinePaths, model_metadata: dict, settings: DriftSetti
             f"(scores of {result.score['latest']} vs {result.score['reference']})"
         )
     return result
-
-
-def _mart(features_dir: Path) -> str:
-    """dbt's one file, or a Spark backfill's folder partitioned by as_of_date=…"""
-    path = features_dir / FEATURES_FILE
-    if path.is_dir():
-        return f"read_parquet({_quote(str(path / '**' / '*.parquet'))}, hive_partitioning = true)"
-    return f"read_parquet({_quote(str(path))})"
 
 
 def _quote(text: str) -> str:

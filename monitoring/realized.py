@@ -88,7 +88,9 @@ def _quote(path: Path) -> str:
 
 
 def mart_relation(features_dir: Path, mart: str) -> str | None:
-    """DuckDB's read of a mart: dbt's single Parquet file or a backfill's partitioned folder."""
+    """DuckDB's read of a mart: dbt's single Parquet file or a backfill's partitioned folder
+    (``<mart>/as_of_date=…/``); None when neither is there. Realized quality and drift both
+    read the marts through here."""
     single = features_dir / f"{mart}.parquet"
     if single.is_file():
         return f"read_parquet({_quote(single)})"

@@ -36,9 +36,11 @@ def build_report(
     drift: object | None,
     metadata: dict | None,
     paths: PipelinePaths,
+    thresholds: dict[str, float],
     drift_not_checked: str | None = None,
 ) -> dict:
-    """monitor.json: realized quality, drift (None when not checked, and why) and the alerts."""
+    """monitor.json: realized quality, drift (None when not checked, and why), the alerts and
+    the thresholds they were raised at (MONITOR_* of this run, DriftSettings.thresholds)."""
     drift_dict = dataclasses.asdict(drift) if drift is not None else None
     return {
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -59,6 +61,7 @@ def build_report(
         "realized": realized.as_dict(),
         "drift": drift_dict,
         "drift_not_checked": drift_not_checked,
+        "thresholds": thresholds,
         "alerts": list(drift_dict["alerts"]) if drift_dict else [],
     }
 
@@ -202,12 +205,14 @@ def _reliability(entry: dict) -> str:
     return "".join(parts)
 
 
-def _drift(drift: dict | None, why_not: str | None) -> str:
+def _drift(drift: dict | None, why_not: str | None, thresholds: dict) -> str:
     if drift is None:
         return f"<p>Not checked: {html.escape(why_not or 'unknown')}.</p>"
     parts = [
         f"<p>Latest as-of date {html.escape(str(drift.get('latest')))} against the training "
-        f"window {html.escape(' – '.join(map(str, drift.get('reference') or [])))}.</p>"
+        f"window {html.escape(' – '.join(map(str, drift.get('reference') or [])))}. An alert: "
+        f"a PSI above {thresholds.get('psi', '–')}, or a share of missing values up by more "
+        f"than {thresholds.get('missing_increase', '–')}.</p>"
     ]
     score = drift.get("score") or {}
     if score:
@@ -285,7 +290,7 @@ def render_html(report: dict) -> str:
 <h2>Pending (label window still open)</h2>
 {pending if realized["pending"] else "<p>None.</p>"}
 <h2>Drift of the latest as-of date</h2>
-{_drift(report["drift"], report["drift_not_checked"])}
+{_drift(report["drift"], report["drift_not_checked"], report["thresholds"])}
 {f"<h2>Notes</h2><ul>{notes}</ul>" if notes else ""}
 </body></html>
 """

@@ -30,6 +30,10 @@ else:  # drift.py has not landed: the same prefix, no drift fields
     class DriftSettings(BaseSettings):  # type: ignore[no-redef]
         model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
 
+        @property
+        def thresholds(self) -> dict[str, float]:
+            return {}
+
 
 class MonitorSettings(DriftSettings):
     """What `python -m monitoring` needs beyond the pipeline's folders."""

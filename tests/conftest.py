@@ -6,7 +6,9 @@ Feast data dir, a models dir), never into the repo's data/ or models/.
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -164,3 +166,45 @@ def trained_models(warehouse, feature_store, tmp_path_factory) -> Path:
     )
     assert status == 0, "the sample's model did not pass the quality gate"
     return models_dir
+
+
+@pytest.fixture(scope="session")
+def scores_file(warehouse, trained_models, tmp_path_factory) -> Path:
+    """Every customer of the session warehouse scored by the real `python -m scoring` with the
+    session's model; its snapshot is beside it (snapshots/as_of_date=…). Here, not in one
+    folder's conftest, because the web app's and the API fuzzing's servers both read it."""
+    out = tmp_path_factory.mktemp("session-scores")
+    env = {
+        "FEATURES_DIR": str(warehouse.features_dir),
+        "MODELS_DIR": str(trained_models),
+        "SCORES_DIR": str(out),
+    }
+    run([str(BIN / "python"), "-m", "scoring", "--no-progress"], env=env)
+    return out / "customer_scores.parquet"
+
+
+@pytest.fixture(scope="session")
+def monitor_file(warehouse, trained_models, scores_file, tmp_path_factory) -> Path:
+    """monitor.json of the real `python -m monitoring` over the session's score snapshot plus
+    one of the model's test date (scored here: its label window has closed, so there is
+    realized quality to show, and score drift a reference)."""
+    from scoring.schema import SNAPSHOTS_DIR
+
+    scores = tmp_path_factory.mktemp("session-monitored-scores")
+    shutil.copytree(scores_file.parent / SNAPSHOTS_DIR, scores / SNAPSHOTS_DIR)
+    metadata = json.loads((trained_models / "current" / "metadata.json").read_text())
+    env = {
+        "FEATURES_DIR": str(warehouse.features_dir),
+        "MODELS_DIR": str(trained_models),
+        "SCORES_DIR": str(scores),
+        "MONITORING_DIR": str(tmp_path_factory.mktemp("session-monitoring")),
+    }
+    test_date = metadata["as_of_range"]["test"]
+    run([str(BIN / "python"), "-m", "scoring", "--no-progress", "--as-of", test_date], env=env)
+    monitored = subprocess.run(
+        [str(BIN / "python"), "-m", "monitoring", "--no-progress"],
+        cwd=REPO_ROOT, env={**os.environ, **env}, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    # 3: a drift alert, the report written all the same
+    assert monitored.returncode in (0, 3), monitored.stderr
+    return Path(env["MONITORING_DIR"]) / "monitor.json"

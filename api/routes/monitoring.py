@@ -67,14 +67,11 @@ def monitoring(settings: SettingsDep) -> dict[str, Any]:
     """The monitoring report as `python -m monitoring` wrote it: realized ROC-AUC, PR-AUC,
     Brier and calibration per as-of date whose label window has closed (model, recency and
     BG/NBD baselines on the same customers), pending dates, drift of the latest date per
-    feature and of the scores, and the alerts; plus `thresholds`, the alert thresholds
-    (MONITOR_PSI_THRESHOLD, MONITOR_MISSING_INCREASE_THRESHOLD) the charts draw."""
+    feature and of the scores, and the alerts; and `thresholds`, the alert thresholds the
+    charts draw: those the report was written with, or, in a report older than that record,
+    this server's (MONITOR_PSI_THRESHOLD, MONITOR_MISSING_INCREASE_THRESHOLD)."""
     report = read_report(monitor_path(settings))
-    drift = MonitorSettings()
-    report.setdefault(
-        "thresholds",
-        {"psi": drift.psi_threshold, "missing_increase": drift.missing_increase_threshold},
-    )
+    report.setdefault("thresholds", MonitorSettings().thresholds)
     return report
 
 

@@ -52,6 +52,15 @@ def test_the_report_as_written_with_its_thresholds(tmp_path, monkeypatch):
     assert "default-src 'none'" in policy
 
 
+def test_a_report_s_own_thresholds_are_answered_not_the_server_s(tmp_path, monkeypatch):
+    """What "alert" meant when `python -m monitoring` ran, whatever MONITOR_* the API has."""
+    monkeypatch.setenv("MONITOR_PSI_THRESHOLD", "0.25")
+    path = tmp_path / "monitor.json"
+    written = {**REPORT, "thresholds": {"psi": 0.1, "missing_increase": 0.02}}
+    path.write_text(json.dumps(written), encoding="utf-8")
+    assert app_reading(path).get("/monitoring").json()["thresholds"] == written["thresholds"]
+
+
 def test_no_report_yet_says_what_to_run(tmp_path):
     client = app_reading(tmp_path / "monitor.json")
     for url in ("/monitoring", "/monitoring/report"):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from ingest.paths import PipelinePaths
@@ -79,9 +80,15 @@ def test_a_new_category_mix_alerts_and_names_the_moved_features(shifted, metadat
     assert any(a.startswith("mean_gap_days: missing") for a in result.alerts)
     # what did not move stays quiet: the customers' own demographics are drawn as before
     assert not {"age", "gender", "location"} & alerted(result)
-    # the session model scores the new customers differently: 0.16 here (0.2 alerts), where
-    # the unchanged log stays under 0.05
-    assert result.score["psi"] > 0.1, result.score
+    # the session model scores the new customers differently: a score PSI of about 0.16, under
+    # the default 0.2 but an alert at the 0.1 "watch" level (the unchanged log stays quiet there)
+    watch = check_drift(shifted, metadata, DriftSettings(psi_threshold=0.1))
+    assert watch.score["alert"], watch.score
+    test_date = metadata["as_of_range"]["test"]
+    assert (
+        f"score: PSI {watch.score['psi']:.3f} > 0.1 (scores of {LATEST} vs {test_date})"
+        in watch.alerts
+    ), watch.alerts
 
 
 def test_without_the_shift_drift_stays_quiet(unchanged, metadata):
@@ -93,6 +100,8 @@ def test_without_the_shift_drift_stays_quiet(unchanged, metadata):
     assert result.reference_rows > 0 and result.latest_rows > result.reference_rows
     assert max(e["psi"] for e in result.features if e["psi"] is not None) < 0.1
     assert result.score["psi"] < 0.05, result.score
+    # the 0.1 "watch" level the shifted log's scores alert at stays quiet here
+    assert check_drift(unchanged, metadata, DriftSettings(psi_threshold=0.1)).alerts == []
     # the model's whole feature list, the calendar ones without a PSI (one value per date)
     assert [e["feature"] for e in result.features] == [f["name"] for f in metadata["features"]]
     per_date = {e["feature"] for e in result.features if e["psi"] is None}
@@ -135,3 +144,30 @@ def test_a_training_window_outside_the_mart_is_an_error(unchanged, metadata):
     elsewhere = {**metadata, "as_of_range": {"train": ["2020-01-01", "2020-02-01"], "test": LATEST}}
     with pytest.raises(DriftError, match="no rows from 2020-02-01"):
         check_drift(unchanged, elsewhere, DriftSettings())
+
+
+def test_a_backfill_partitioned_mart_gives_the_same_drift(unchanged, metadata, tmp_path):
+    """`python -m backfill` writes customer_features/as_of_date=…/ folders, not dbt's one file:
+    drift reads them through the same mart reader as realized quality."""
+    folder = tmp_path / "features" / "customer_features"
+    folder.parent.mkdir()
+    single = unchanged.features_dir / "customer_features.parquet"
+    with duckdb.connect() as con:
+        con.execute(
+            f"COPY (SELECT * FROM read_parquet('{single}')) TO '{folder}' "
+            "(FORMAT parquet, PARTITION_BY (as_of_date))"
+        )
+    partitioned = PipelinePaths(features_dir=folder.parent, scores_dir=unchanged.scores_dir)
+    dbt, backfill = (check_drift(p, metadata, DriftSettings()) for p in (unchanged, partitioned))
+
+    assert (backfill.latest, backfill.reference_rows) == (dbt.latest, dbt.reference_rows)
+    assert backfill.latest_rows == dbt.latest_rows and backfill.alerts == dbt.alerts
+    for ours, theirs in zip(backfill.features, dbt.features, strict=True):
+        psi = theirs["psi"]
+        assert ours == {**theirs, "psi": None if psi is None else pytest.approx(psi)}
+
+
+def test_no_features_mart_is_an_error_saying_what_to_build(metadata, tmp_path):
+    nothing = PipelinePaths(features_dir=tmp_path, scores_dir=tmp_path)
+    with pytest.raises(DriftError, match=r"no customer_features mart in .*\(make features\)"):
+        check_drift(nothing, metadata, DriftSettings())

@@ -73,6 +73,7 @@ def test_the_open_window_is_pending_and_the_quiet_run_exits_0(monitored, warehou
     latest = warehouse.query("select max(as_of_date) d from customer_features")["d"][0]
     assert [p["as_of_date"] for p in report["realized"]["pending"]] == [str(latest.date())]
     assert report["drift"] is not None and report["alerts"] == []
+    assert report["thresholds"] == {"psi": 1e9, "missing_increase": 1.0}  # what "quiet" meant
     assert status == 0
 
 
@@ -82,7 +83,10 @@ def test_a_drift_alert_exits_3_and_still_writes_the_report(scored_test_date, mon
     assert run_monitor(monkeypatch, env, tmp_path) == 3
     report = json.loads((tmp_path / "monitor.json").read_text())
     assert report["alerts"] and report["alerts"] == report["drift"]["alerts"]
-    assert "Alerts" in (tmp_path / "report.html").read_text()
+    # the thresholds this run alerted at, for whoever reads the report under other settings
+    assert report["thresholds"] == {"psi": 0.0, "missing_increase": -1.0}
+    page = (tmp_path / "report.html").read_text()
+    assert "Alerts" in page and "An alert: a PSI above 0.0" in page
 
 
 def test_the_html_report_is_one_self_contained_file(monitored):

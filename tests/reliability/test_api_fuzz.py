@@ -22,9 +22,6 @@ from schemathesis.specs.openapi import checks as openapi_checks
 from api.main import create_app
 from tests.api.conftest import ADMIN_TOKEN
 
-# fixtures: the real score file (python -m scoring) and monitoring report (python -m monitoring)
-from tests.web.conftest import monitor_file, scores_file  # noqa: F401
-
 pytestmark = pytest.mark.slow
 
 CHECKS = [
@@ -128,7 +125,7 @@ def known_cases(app, known_ids: list[str]) -> dict:
 
 
 @pytest.fixture(scope="module")
-def fuzzed_app(api_settings, warehouse, scores_file, monitor_file):  # noqa: F811 (imported)
+def fuzzed_app(api_settings, warehouse, scores_file, monitor_file):
     """An app of its own (the fuzz calls /admin/reload), on the session's real state,
     started (lifespan) so it serves the trained model from the first request, with the
     score file (`python -m scoring`), the segment mart and the monitoring report that

@@ -1,68 +1,23 @@
 """The marketer's web app in a real browser: the suite's session pipeline (tests/conftest.py)
 served by the real `uvicorn api.main:app`, with every customer scored by the real
 `python -m scoring`, the session warehouse's segment_repeat_rates mart and the real
-`python -m monitoring`'s report, so all six pages have something to show. One Chromium for
-the session; a fresh page per test and width."""
+`python -m monitoring`'s report (the suite's scores_file and monitor_file, tests/conftest.py), so
+all six pages have something to show. One Chromium for the session; a fresh page per test and
+width."""
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from scoring.schema import SNAPSHOTS_DIR
-
 # the API suite's fixtures, shared: the Chromium path, its plain live server, online ids
 from tests.api.conftest import chromium_path, known_ids, live_server, uvicorn_server  # noqa: F401
 from tests.api.test_live_server import BROWSER_ARGS
-from tests.conftest import REPO_ROOT
-from tests.scoring.conftest import run_scoring
 
 WIDTHS = {"1366": (1366, 800), "390": (390, 844)}
 SCREENS = Path(__file__).resolve().parents[2] / "docs" / "screens"
-
-
-@pytest.fixture(scope="session")
-def scores_file(warehouse, trained_models, tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("web-scores")
-    run = run_scoring(
-        {
-            "FEATURES_DIR": str(warehouse.features_dir),
-            "MODELS_DIR": str(trained_models),
-            "SCORES_DIR": str(out),
-        }
-    )
-    assert run.returncode == 0, run.stderr
-    return out / "customer_scores.parquet"
-
-
-@pytest.fixture(scope="session")
-def monitor_file(warehouse, trained_models, scores_file, tmp_path_factory) -> Path:
-    """monitor.json of the real `python -m monitoring` over the session's score snapshot plus
-    one of the model's test date (scored here: its label window has closed, so the Monitoring
-    page has realized quality to show, and score drift a reference)."""
-    scores = tmp_path_factory.mktemp("web-monitored-scores")
-    shutil.copytree(scores_file.parent / SNAPSHOTS_DIR, scores / SNAPSHOTS_DIR)
-    metadata = json.loads((trained_models / "current" / "metadata.json").read_text())
-    env = {
-        "FEATURES_DIR": str(warehouse.features_dir),
-        "MODELS_DIR": str(trained_models),
-        "SCORES_DIR": str(scores),
-        "MONITORING_DIR": str(tmp_path_factory.mktemp("web-monitoring")),
-    }
-    run = run_scoring(env, "--as-of", metadata["as_of_range"]["test"])
-    assert run.returncode == 0, run.stderr
-    run = subprocess.run(
-        [sys.executable, "-m", "monitoring", "--no-progress"],
-        cwd=REPO_ROOT, env={**os.environ, **env}, capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
-    assert run.returncode in (0, 3), run.stderr  # 3: a drift alert, the report written all the same
-    return Path(env["MONITORING_DIR"]) / "monitor.json"
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,5 @@
 """The Monitoring page at 1366×800 and 390×844 in real Chromium, over the real report of
-`python -m monitoring` (tests/web/conftest.py: the session's scores plus the model's test
+`python -m monitoring` (tests/conftest.py monitor_file: the session's scores plus the model's test
 date, whose label window has closed): the plain-words verdict, the charts, nothing sideways,
 the keyboard, and an alert in words when a feature has shifted."""
 
