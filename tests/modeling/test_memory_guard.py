@@ -74,6 +74,27 @@ def test_the_estimate_grows_with_the_rows_joined():
     assert large > small > 0
 
 
+# Peak RSS of training measured on the product's own data (docs/PERFORMANCE.md): label rows,
+# sampled entity rows, joined columns → GB. The 200,000-customer points are sample + join +
+# split; 1M and 3M are whole `python -m modeling.train` runs under `python -m bench.pipeline`.
+MEASURED_PEAKS = [
+    (1_980_000, 100_000, 40, 0.97),
+    (1_980_000, 600_000, 40, 2.34),
+    (1_980_000, 1_380_000, 40, 4.48),
+    (1_980_000, 1_980_000, 40, 5.83),
+    (9_869_168, 2_318_440, 40, 9.11),
+    (29_601_308, 2_400_000, 40, 9.46),
+]
+
+
+@pytest.mark.parametrize(("labels", "entities", "columns", "peak_gb"), MEASURED_PEAKS)
+def test_the_estimate_sits_above_every_measured_peak(labels, entities, columns, peak_gb):
+    """Under the estimate the run would be killed rather than refused; far over it, a run
+    that fits would be refused. (The first fit, 70 bytes a cell, gave 7.6 GB at 1M: 1.2× low.)"""
+    estimate = estimated_peak_bytes(labels, entities, columns) / GB
+    assert peak_gb <= estimate <= 2 * peak_gb
+
+
 def test_the_limit_is_a_flag_and_a_variable(monkeypatch):
     monkeypatch.setenv("TRAIN_MEMORY_LIMIT_GB", "6.5")
     monkeypatch.setenv("TRAIN_MAX_EVAL_ROWS", "5000")
