@@ -116,7 +116,7 @@ def run_tier(tier: str, sections: set[str], scoring_customers: int = 1_000_000) 
         stack.root.mkdir(parents=True)
         if "data" in sections:
             results["data"] = bench_data(stack, customers)
-        else:
+        elif sections & {"dbt", "backfill", "feature_store"}:  # the others bring their own data
             stack.generate(customers)
         if "dbt" in sections:
             from bench.dbt_vs_duckdb import measure

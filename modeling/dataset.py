@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 from feast import FeatureStore
 
@@ -36,6 +37,11 @@ def read_labels(labels_path: Path) -> pa.Table:
     """dbt's customer_labels (a file, or a backfill's partitioned folder) as Arrow: compact
     enough to sample millions of rows before any becomes a pandas row."""
     return pq.read_table(labels_path)
+
+
+def count_labels(labels_path: Path) -> int:
+    """How many label rows there are, from the Parquet footers alone (no row is read)."""
+    return ds.dataset(labels_path, format="parquet").count_rows()
 
 
 def load_labels(labels_path: Path) -> pd.DataFrame:

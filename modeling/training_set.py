@@ -27,6 +27,7 @@ from modeling.dataset import (
     FeatureSpec,
     as_entity_rows,
     at_most,
+    count_labels,
     feature_spec,
     read_labels,
     split_dates,
@@ -55,6 +56,15 @@ KNOBS = (
     "Sample fewer rows before the join: --max-train-rows (TRAIN_MAX_TRAIN_ROWS) and "
     "--max-eval-rows (TRAIN_MAX_EVAL_ROWS, per validation and test part); or, if this "
     "machine really has the memory, raise --memory-limit-gb (TRAIN_MEMORY_LIMIT_GB)."
+)
+# Before the sample there is the label table itself, read whole to draw it (at 50M customers
+# × 12 dates, ~30 GB): the sample sizes cannot shrink that, so the refusal names what can.
+LABEL_KNOBS = (
+    "The label table is read whole to sample it, so --max-train-rows and --max-eval-rows do "
+    "not shrink this: label fewer as-of dates (dbt var snapshot_count), or build the training "
+    "set on Spark, which samples on the executors (`python -m spark_pipeline`, README: Beyond "
+    "one machine); or, if this machine really has the memory, raise --memory-limit-gb "
+    "(TRAIN_MEMORY_LIMIT_GB)."
 )
 
 
@@ -99,6 +109,13 @@ def build(settings: TrainSettings, lap: Callable[[str], None] = lambda stage: No
     window, seed = settings.label_window_days, settings.seed
     store = open_store(data_dir=settings.feast_data_dir)
     spec = feature_spec(store)
+    label_rows = count_labels(settings.labels_path)
+    refuse_unless_fits(
+        estimated_peak_bytes(label_rows, 0, 0),
+        what=f"reading {label_rows:,} label rows to sample them",
+        limit_gb=settings.memory_limit_gb,
+        knobs=LABEL_KNOBS,
+    )
     labels = read_labels(settings.labels_path)
     windows = pc.unique(labels.column("label_window_days")).to_pylist()
     if windows != [window]:

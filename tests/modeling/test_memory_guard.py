@@ -22,6 +22,7 @@ from ingest.memory import (
     peak_rss_bytes,
     refuse_unless_fits,
 )
+from modeling.dataset import count_labels
 from modeling.settings import TrainSettings
 from modeling.training_set import estimated_peak_bytes
 from tests.conftest import REPO_ROOT
@@ -104,15 +105,12 @@ def test_the_limit_is_a_flag_and_a_variable(monkeypatch):
         TrainSettings(memory_limit_gb=0)
 
 
-def test_training_refuses_before_the_join_when_memory_would_not_fit(
-    warehouse, feature_store, tmp_path
-):
-    models_dir = tmp_path / "models"
+def _train_with_limit(limit_gb: float, warehouse, feature_store, models_dir):
     started = time.perf_counter()
     result = subprocess.run(
         [
             sys.executable, "-m", "modeling.train", "--models", "lr",
-            "--memory-limit-gb", "0.01",
+            "--memory-limit-gb", f"{limit_gb:.6f}",
             "--feast-data-dir", str(feature_store.feast_data_dir),
         ],
         cwd=REPO_ROOT,
@@ -125,14 +123,42 @@ def test_training_refuses_before_the_join_when_memory_would_not_fit(
         text=True,
         timeout=300,
     )  # fmt: skip
-    seconds = time.perf_counter() - started
+    print(f"refused in {time.perf_counter() - started:.1f} s")
+    return result
+
+
+def test_training_refuses_before_the_join_when_memory_would_not_fit(
+    warehouse, feature_store, tmp_path
+):
+    # room for the label table, not for the sampled rows joined to their features
+    labels = count_labels(warehouse.features_dir / "customer_labels.parquet")
+    limit_gb = (estimated_peak_bytes(labels, 0, 0) + 2**20) / GB
+    models_dir = tmp_path / "models"
+    result = _train_with_limit(limit_gb, warehouse, feature_store, models_dir)
     assert result.returncode != 0
     message = " ".join(result.stderr.split())
-    assert "not enough memory" in message and "limit of 0.01 GB" in message
+    assert "not enough memory: training on" in message and "sampled label rows" in message
     for knob in ("--max-train-rows", "--max-eval-rows", "--memory-limit-gb"):
         assert knob in message, knob
-    # refused before the join: nothing was built, nothing written
+    # refused before the join: the labels were sampled, nothing was built, nothing written
+    assert "label rows before the join" in result.stderr
     assert "building the training set from Feast" not in result.stderr
     assert "stage training set from Feast" not in result.stderr
     assert not models_dir.exists() or not any(models_dir.iterdir())
-    print(f"refused in {seconds:.1f} s")
+
+
+def test_training_refuses_before_reading_a_label_table_that_would_not_fit(
+    warehouse, feature_store, tmp_path
+):
+    """The label table is read whole to sample it: when that alone would not fit, the sample
+    sizes cannot help, so the refusal comes first (row count from the Parquet footers) and
+    names what can."""
+    models_dir = tmp_path / "models"
+    result = _train_with_limit(0.01, warehouse, feature_store, models_dir)
+    assert result.returncode != 0
+    message = " ".join(result.stderr.split())
+    assert "not enough memory: reading" in message and "label rows to sample them" in message
+    for knob in ("snapshot_count", "python -m spark_pipeline", "--memory-limit-gb"):
+        assert knob in message, knob
+    assert "label rows before the join" not in result.stderr  # nothing was sampled
+    assert not models_dir.exists() or not any(models_dir.iterdir())
