@@ -52,19 +52,20 @@ class ForestPaths:
                 inner = np.flatnonzero(children >= 0)
                 parent[children[inner] + offset] = inner + offset
                 split_feature[children[inner] + offset] = tree.feature[inner]
-        self.share = np.concatenate(shares)
+        share = np.concatenate(shares)
         # the base rate: the mean positive share at the roots
-        self.base = float(self.share[self.roots].mean())
+        self.base = float(share[self.roots].mean())
         # per node the change in positive share from its parent, credited to the parent's
         # feature; summed from each leaf up to its root, one row of the table per leaf
-        delta = np.zeros_like(self.share)
+        delta = np.zeros_like(share)
         has_parent = parent >= 0
-        delta[has_parent] = (self.share[has_parent] - self.share[parent[has_parent]]) / self.n_trees
+        delta[has_parent] = (share[has_parent] - share[parent[has_parent]]) / self.n_trees
         is_leaf = np.ones(counts.sum(), dtype=bool)
         is_leaf[parent[has_parent]] = False
         leaves = np.flatnonzero(is_leaf)
         self.leaf_row = np.full(counts.sum(), -1, dtype=np.intp)
         self.leaf_row[leaves] = np.arange(leaves.size)
+        self.leaf_share = share[leaves]  # positive share of each row of `table`
         owners, columns, pushes = [], [], []
         node, owner = leaves, np.arange(leaves.size)
         while node.size:
@@ -83,16 +84,12 @@ class ForestPaths:
     def leaves(self, matrix: np.ndarray) -> np.ndarray:
         """Each row's leaf in each tree (rows × trees), as row numbers of `table`."""
         x = np.ascontiguousarray(matrix, dtype=np.float32)  # trees compare in float32
-        if x.shape[0] == 0:
-            return np.zeros((0, self.n_trees), dtype=np.intp)
         nodes = np.column_stack([tree.apply(x) for tree in self.trees]) + self.roots
         return self.leaf_row[nodes]
 
     def probability(self, matrix: np.ndarray) -> np.ndarray:
         """The forest's uncalibrated positive-class probability (its predict_proba[:, 1])."""
-        leaves = self.leaves(matrix)
-        leaf_share = self.share[self.leaf_row >= 0]
-        return leaf_share[leaves].sum(axis=1) / self.n_trees
+        return self.leaf_share[self.leaves(matrix)].sum(axis=1) / self.n_trees
 
     def contributions(self, matrix: np.ndarray) -> np.ndarray:
         """Saabas contributions per matrix column; they sum to probability − base."""
