@@ -2,8 +2,8 @@
 
 The HTML is one self-contained file: the training report's styles and tables
 (modeling/report.py) with the plots inline as PNG data, so it can be mailed or archived
-alone. Both files are written to a temporary name and renamed into place, so a reader never
-sees half a report.
+alone; on a phone its wide tables scroll inside their own boxes, never the page. Both files
+are written to a temporary name and renamed into place, so a reader never sees half a report.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import html
 import io
 import json
 import os
+from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -23,10 +24,40 @@ matplotlib.use("Agg")  # files only: no display, no GUI toolkit
 import matplotlib.pyplot as plt
 
 from ingest.paths import PipelinePaths
-from modeling.report import CSS, _table
+from modeling.report import CSS as TRAINING_CSS
+from modeling.report import _table as _plain_table
 from monitoring.realized import MODEL, NAMES, PROBABILITIES, Realized
 
 COLOURS = {key: f"C{i}" for i, key in enumerate(NAMES)}  # one colour per score in every plot
+
+# the training report's look, made to fit a phone: the page never scrolls sideways; a table
+# wider than the screen scrolls inside its own box (a shadow at an edge says there is more that
+# way; a cell's date or number stays on one line); plots sit side by side, or one under the
+# other, each at most the screen's width; a long word (a feature name, a path) wraps. On a
+# wide screen a wide table may run on into the right margin (body's max-width is 1150px), up to
+# 1em from the window's edge, as it did before it had a box
+CSS = (
+    TRAINING_CSS
+    + """
+body{overflow-wrap:break-word}
+.wide{overflow-x:auto;margin:.5em 0 1.5em;background:
+linear-gradient(to right,#fff 30%,rgba(255,255,255,0)) left/2em 100% no-repeat local,
+linear-gradient(to left,#fff 30%,rgba(255,255,255,0)) right/2em 100% no-repeat local,
+radial-gradient(farthest-side at 0 50%,rgba(0,0,0,.25),transparent) left/.8em 100% no-repeat,
+radial-gradient(farthest-side at 100% 50%,rgba(0,0,0,.25),transparent) right/.8em 100% no-repeat}
+.wide>table{margin:0}
+.wide :is(th,td){padding:.3em .5em}
+.wide td{white-space:nowrap}
+.wide.lists td:nth-child(2){white-space:pre}
+.wide.words td:last-child{white-space:normal;min-width:8em}
+.wide.words :is(td,th):last-child{text-align:left}
+img{height:auto;box-sizing:border-box}
+.plots{display:flex;flex-wrap:wrap;column-gap:.5em}
+.plots img{min-width:0}
+@media (max-width:600px){body{margin:1em auto;padding:0 .75em}h1{font-size:1.6em}}
+@media (min-width:1250px){.wide{width:fit-content;max-width:calc((100vw + 1150px)/2 - 1em)}}
+"""
+)
 
 # ---- the data -------------------------------------------------------------------------------
 
@@ -49,6 +80,8 @@ def build_report(
         else {
             "version": metadata.get("version"),
             "as_of_range": metadata.get("as_of_range"),
+            # the window the model predicts: the report's, before any label window has closed
+            "label_window_days": metadata.get("label_window_days"),
             "test_metrics": {
                 k: (metadata.get("metrics") or {}).get(k) for k in ("roc_auc", "pr_auc", "brier")
             },
@@ -103,11 +136,19 @@ def _days(entries: list[dict]) -> list[date]:
     return [date.fromisoformat(e["as_of_date"]) for e in entries]
 
 
+def _side_by_side(*images: str) -> str:
+    """Plots side by side on a wide screen, one under the other on a phone, each at most the
+    screen's width: one figure per plot, so a phone shows each twice as large as one wide
+    figure of both would be."""
+    return f'<div class="plots">{"".join(images)}</div>'
+
+
 def _over_time(entries: list[dict]) -> str:
     """ROC-AUC and PR-AUC per as-of date, every score; the training test metric as a star."""
     days = _days(entries)
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
-    for ax, metric, title in zip(axes, ("roc_auc", "pr_auc"), ("ROC-AUC", "PR-AUC"), strict=True):
+    plots = []
+    for metric, title in (("roc_auc", "ROC-AUC"), ("pr_auc", "PR-AUC")):
+        fig, ax = plt.subplots(figsize=(5.5, 4.2))
         for key, name in NAMES.items():
             values = [_nan(e["scores"].get(key, {}).get(metric)) for e in entries]
             style = "o-" if key == MODEL else "o--"
@@ -122,13 +163,15 @@ def _over_time(entries: list[dict]) -> str:
         handles, labels = ax.get_legend_handles_labels()
         unique = dict(zip(labels, handles, strict=True))
         ax.legend(unique.values(), unique.keys(), fontsize=7)
-    return _inline(fig, "realized ROC-AUC and PR-AUC over time")
+        plots.append(_inline(fig, f"realized {title} over time"))
+    return _side_by_side(*plots)
 
 
 def _calibration(entries: list[dict]) -> str:
     """Mean predicted vs observed rate per date, and the latest date's reliability diagram."""
     days = _days(entries)
-    fig, (trend, diagram) = plt.subplots(1, 2, figsize=(11, 4.4))
+    trend_fig, trend = plt.subplots(figsize=(5.5, 4.4))
+    diagram_fig, diagram = plt.subplots(figsize=(5.5, 4.4))
     trend.plot(days, [_nan(e["observed_rate"]) for e in entries], "ko-", ms=4, label="observed")
     latest = entries[-1]
     for key in PROBABILITIES:
@@ -148,10 +191,22 @@ def _calibration(entries: list[dict]) -> str:
     diagram.set(title=f"Reliability, as of {latest['as_of_date']}",
                 xlabel="mean predicted probability", ylabel="observed share")  # fmt: skip
     diagram.legend(fontsize=7)
-    return _inline(fig, "calibration over time and reliability")
+    return _side_by_side(
+        _inline(trend_fig, "mean predicted vs observed repeat rate over time"),
+        _inline(diagram_fig, f"reliability as of {latest['as_of_date']}"),
+    )
 
 
 # ---- the tables -------------------------------------------------------------------------------
+
+
+def _table(header: list[str], rows: list[list[object]], cells: str = "") -> str:
+    """The training report's table in a box of its own, which scrolls sideways when the table
+    is wider than the screen (a phone), so the page itself never does. Its cells keep to one
+    line, but for `cells` "lists" (the second column lists dates, one a line) and "words" (the
+    last column is a sentence: it wraps)."""
+    return f'<div class="{" ".join(["wide", cells]).strip()}">{_plain_table(header, rows)}</div>'
+
 
 QUALITY_HEADER = [
     "rows", "observed rate", "mean predicted", "ROC-AUC", "PR-AUC", "Brier", "calibration error",
@@ -181,8 +236,8 @@ def _by_date(entries: list[dict]) -> str:
 
 
 def _by_week(weeks: list[dict]) -> str:
-    rows = [[w["iso_week"], ", ".join(w["as_of_dates"]), *_quality(w)] for w in weeks]
-    return _table(["ISO week", "as-of dates", *QUALITY_HEADER], rows)
+    rows = [[w["iso_week"], "\n".join(w["as_of_dates"]), *_quality(w)] for w in weeks]
+    return _table(["ISO week", "as-of dates", *QUALITY_HEADER], rows, cells="lists")
 
 
 def _by_tier(entries: list[dict]) -> str:
@@ -208,22 +263,36 @@ def _reliability(entry: dict) -> str:
 def _drift(drift: dict | None, why_not: str | None, thresholds: dict) -> str:
     if drift is None:
         return f"<p>Not checked: {html.escape(why_not or 'unknown')}.</p>"
-    parts = [
-        f"<p>Latest as-of date {html.escape(str(drift.get('latest')))} against the training "
-        f"window {html.escape(' – '.join(map(str, drift.get('reference') or [])))}. An alert: "
-        f"a PSI above {thresholds.get('psi', '–')}, or a share of missing values up by more "
-        f"than {thresholds.get('missing_increase', '–')}.</p>"
-    ]
+    latest, reference = drift.get("latest"), [str(d) for d in drift.get("reference") or []]
+    said = f"Latest as-of date {latest}" if latest else "The latest as-of date"
+    if len(set(reference)) == 1:
+        said += f" against the model's last training date {reference[0]}"
+    elif reference:
+        said += f" against the training window {reference[0]} – {reference[-1]}"
+    rules = []
+    if thresholds.get("psi") is not None:
+        rules.append(f"a PSI above {thresholds['psi']}")
+    if thresholds.get("missing_increase") is not None:
+        rules.append(f"a share of missing values up by more than {thresholds['missing_increase']}")
+    said += f". An alert: {', or '.join(rules)}." if rules else "."
+    parts = [f"<p>{html.escape(said)}</p>"]
     score = drift.get("score") or {}
     if score:
         parts.append("<h3>Score</h3>")
-        parts.append(_table(list(score), [[_cell(v) for v in score.values()]]))
+        words = "words" if "reason" in score else ""  # why it was not compared, in a sentence
+        parts.append(_table(_names(score), [[_cell(v) for v in score.values()]], cells=words))
     features = drift.get("features") or []
     if features:
         header = list(dict.fromkeys(k for f in features for k in f))
         parts.append("<h3>Features</h3>")
-        parts.append(_table(header, [[_cell(f.get(k)) for k in header] for f in features]))
+        rows = [[_cell(f.get(k)) for k in header] for f in features]
+        parts.append(_table(_names(header), rows))
     return "".join(parts)
+
+
+def _names(keys: Iterable[str]) -> list[str]:
+    """Column headers from monitor.json's keys: words (missing_latest: missing latest)."""
+    return [k.replace("_", " ").replace("psi", "PSI") for k in keys]
 
 
 def _cell(value: object) -> object:
@@ -236,7 +305,7 @@ def _cell(value: object) -> object:
 
 HOW_TO_READ = """
 <p class="note"><b>How to read this.</b> Each as-of date's batch scores (python -m scoring)
-are compared with what those customers did in the {window} days after it, once that window has
+are compared with what those customers did in the {window} after it, once that window has
 closed. ROC-AUC is the chance a random buyer is ranked above a random non-buyer; PR-AUC is the
 average precision along the ranked list (compare it with the observed rate); Brier is the mean
 squared error of the probability; the calibration error is the row-weighted gap between mean
@@ -249,14 +318,49 @@ Tiers are the ones the marketing team acted on; within a tier ROC-AUC is lower b
 """
 
 
+def _window_days(report: dict) -> int | None:
+    """The label window: the labels', else the one the promoted model predicts (none has
+    closed yet), else None (not known: the page then says nothing about its length)."""
+    model = report.get("current_model") or {}
+    return report["realized"].get("label_window_days") or model.get("label_window_days")
+
+
+def _when(stamp: object) -> str:
+    """generated_at in words (3 Dec 2026, 17:18 UTC); as written when it is not a timestamp."""
+    try:
+        moment = datetime.fromisoformat(str(stamp))
+    except ValueError:
+        return str(stamp)
+    zone = "" if moment.tzinfo is None else moment.strftime(" UTC%z").replace("+0000", "")
+    return f"{moment.day} {moment:%b %Y, %H:%M}{zone}"
+
+
+def _header(report: dict) -> str:
+    """When, which model, which window, in words: what is not known is said or left out,
+    never a dash or a None where a name or a number should be."""
+    model = report.get("current_model")
+    parts = [f"Generated {html.escape(_when(report['generated_at']))}"]
+    if model is None:
+        parts.append("no promoted model")
+    elif model.get("version") is None:
+        parts.append("promoted model (version not recorded)")
+    else:
+        parts.append(f"promoted model <b>{html.escape(str(model['version']))}</b>")
+    window = _window_days(report)
+    if window:
+        parts.append(f"label window {window} days")
+    return "; ".join(parts) + "."
+
+
 def render_html(report: dict) -> str:
     realized = report["realized"]
     entries = realized["by_as_of_date"]
-    model = report["current_model"] or {}
+    window = _window_days(report)
     alerts = "".join(f"<li>{html.escape(a)}</li>" for a in report["alerts"])
     pending = _table(
         ["as-of date", "customers scored", "why not yet"],
         [[p["as_of_date"], p["rows"], p["reason"]] for p in realized["pending"]],
+        cells="words",
     )
     notes = "".join(f"<li>{html.escape(n)}</li>" for n in realized["notes"])
     if entries:
@@ -278,14 +382,13 @@ def render_html(report: dict) -> str:
             "<h2>Realized performance</h2><p>No scored date's label window has closed yet.</p>"
         )
     return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Model monitoring</title>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>Model monitoring</title>
 <style>{CSS}</style></head><body>
 <h1>Model monitoring</h1>
-<p>Generated {html.escape(report["generated_at"])}; promoted model
-<b>{html.escape(str(model.get("version", "none")))}</b>; label window
-{realized["label_window_days"] or "–"} days.</p>
+<p>{_header(report)}</p>
 {f'<div class="note"><b>Alerts</b><ul>{alerts}</ul></div>' if alerts else "<p>No alert.</p>"}
-{HOW_TO_READ.format(window=realized["label_window_days"] or "–")}
+{HOW_TO_READ.format(window=f"{window} days" if window else "days (the label window)")}
 {quality}
 <h2>Pending (label window still open)</h2>
 {pending if realized["pending"] else "<p>None.</p>"}

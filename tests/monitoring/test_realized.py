@@ -93,7 +93,7 @@ def test_the_html_report_is_one_self_contained_file(monitored):
     page = (monitored[2] / "report.html").read_text()
     sources = re.findall(r'(?:src|href)="([^"]*)"', page)
     assert sources and all(s.startswith("data:image/png;base64,") for s in sources)
-    assert page.count("<img") == 2  # performance over time, calibration
+    assert page.count("<img") == 4  # ROC-AUC and PR-AUC over time, calibration, reliability
     assert not [p for p in monitored[2].iterdir() if p.name not in {"monitor.json", "report.html"}]
 
 
