@@ -10,8 +10,8 @@ defines it:
 - values: `online_layout.encode_column` (distinct values through Feast's own encoder, DOUBLEs
   packed with numpy, checked against Feast on a sample of every column of the first chunk);
 - entity keys: built once per customer and shared by all views;
-- SQLite: Feast's upsert statement through `executemany`, rows in primary-key order, one
-  transaction per chunk;
+- SQLite: Feast's upsert statement through `executemany`, 64 rows per statement, rows in
+  primary-key order, one transaction per chunk;
 - Redis: all views of a customer in ONE HSET, pre-packed RESP sent as one pipeline per chunk;
   `key_ttl_seconds` is honoured with EXPIRE.
 
@@ -30,7 +30,6 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -41,6 +40,9 @@ from feast import FeatureStore, FeatureView
 from feature_repo import online_layout as layout
 
 CHUNK_CUSTOMERS = 20_000  # customers per transaction / pipeline: bounded memory, live progress
+# SQLite rows per INSERT: one statement step for many rows instead of one each. Measured on
+# 3.6M online rows (1.2M per view): 64 rows 11.5 s, 512 rows 11.9 s, one row 17.9 s.
+ROWS_PER_STATEMENT = 64
 
 
 @dataclass
@@ -91,16 +93,24 @@ class _SqliteWriter:
                 names = np.asarray(enc.names, dtype=object)[by_name]
                 f = len(names)
                 ts = _per_unique(enc.timestamps, layout.sqlite_event_ts)
-                rows = zip(
-                    np.repeat(keys[order], f).tolist(),
-                    np.tile(names, len(keys)).tolist(),
-                    enc.blobs[order][:, by_name].ravel().tolist(),
-                    enc.texts[order][:, by_name].ravel().tolist(),
-                    np.repeat(ts[order], f).tolist(),
-                    repeat(None),
-                    strict=False,  # repeat(None) is endless; the others have equal lengths
-                )
-                self.conn.executemany(layout.sqlite_upsert(self.store, enc.view), rows)
+                rows = np.empty((len(keys) * f, 5), dtype=object)
+                rows[:, 0] = np.repeat(keys[order], f)
+                rows[:, 1] = np.tile(names, len(keys))
+                rows[:, 2] = enc.blobs[order][:, by_name].ravel()
+                rows[:, 3] = enc.texts[order][:, by_name].ravel()
+                rows[:, 4] = np.repeat(ts[order], f)
+                self._upsert(enc.view, rows)
+
+    def _upsert(self, view: FeatureView, rows: np.ndarray) -> None:
+        """Feast's upsert, ROWS_PER_STATEMENT rows per statement, then the rest in one."""
+        whole = len(rows) - len(rows) % ROWS_PER_STATEMENT
+        width = ROWS_PER_STATEMENT * rows.shape[1]
+        flat = rows[:whole].ravel().tolist()
+        statement = layout.sqlite_upsert(self.store, view, rows=ROWS_PER_STATEMENT)
+        self.conn.executemany(statement, (flat[i : i + width] for i in range(0, len(flat), width)))
+        if whole < len(rows):
+            rest = layout.sqlite_upsert(self.store, view, rows=len(rows) - whole)
+            self.conn.execute(rest, rows[whole:].ravel().tolist())
 
     def close(self) -> None:
         self.conn.close()

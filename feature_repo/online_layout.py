@@ -287,11 +287,14 @@ def sqlite_table(store: FeatureStore, view: FeatureView) -> str:
     return '"' + table.replace('"', '""') + '"'
 
 
-def sqlite_upsert(store: FeatureStore, view: FeatureView) -> str:
-    """Feast's SqliteOnlineStore.online_write_batch statement (no value_num, no vector)."""
+def sqlite_upsert(store: FeatureStore, view: FeatureView, rows: int = 1) -> str:
+    """Feast's SqliteOnlineStore.online_write_batch statement (no value_num, no vector) for
+    `rows` rows at once, each bound as (entity_key, feature_name, value, value_text,
+    event_ts); created_ts is NULL, as the materialization writes it."""
+    values = ", ".join(["(?, ?, ?, ?, ?, NULL)"] * rows)
     return (
         f"INSERT INTO {sqlite_table(store, view)} (entity_key, feature_name, value, value_text, "
-        "event_ts, created_ts) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(entity_key, feature_name) "
+        f"event_ts, created_ts) VALUES {values} ON CONFLICT(entity_key, feature_name) "
         "DO UPDATE SET value = excluded.value, value_text = excluded.value_text, "
         "event_ts = excluded.event_ts, created_ts = excluded.created_ts;"
     )
