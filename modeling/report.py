@@ -5,11 +5,17 @@ path: the comparison table (models, cross-validation, baselines, the oracle when
 and PR curves, reliability (raw vs calibrated), confusion matrices at the chosen threshold,
 feature importance (native and permutation) and per-slice metrics. Everything shown is on the
 held-out test as-of date unless a heading says otherwise.
+
+The page itself (head, styles, tables, rows of plots) is shared with the monitoring report
+(monitoring/report.py), so both read alike and both fit a phone: the page never scrolls
+sideways, a wide table scrolls in a box of its own, and each plot is a figure of its own, at
+most the screen's width, beside the next on a wide screen and under it on a narrow one.
 """
 
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,15 +51,107 @@ class ReportData:
     notes: list[str] = field(default_factory=list)
 
 
-def _save(fig: plt.Figure, path: Path) -> str:
+# ---- the page: head, styles, tables and rows of plots, shared with monitoring/report.py
+
+
+def _fmt(value: object, digits: int = 4) -> str:
+    if isinstance(value, float):
+        return "–" if np.isnan(value) else f"{value:.{digits}f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return html.escape(str(value))
+
+
+def table(
+    header: list[str], rows: list[list[object]], bold_row: int | None = None, cells: str = ""
+) -> str:
+    """A table in a box of its own, which scrolls sideways when the table is wider than the
+    screen (a phone), so the page itself never does. Its cells keep to one line, but for
+    `cells` "lists" (the second column lists dates, one a line), "words" (the last column is a
+    sentence: it wraps) and "names" (the first column names a model in words: on a phone it
+    wraps, so numbers show beside the names, not only the names); `bold_row` is the chosen
+    model's."""
+    columns = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = []
+    for i, row in enumerate(rows):
+        cls = ' class="chosen"' if i == bold_row else ""
+        body.append(f"<tr{cls}>" + "".join(f"<td>{_fmt(v)}</td>" for v in row) + "</tr>")
+    box = " ".join(["wide", cells]).strip()
+    return (
+        f'<div class="{box}"><table><thead><tr>{columns}</tr></thead>'
+        f"<tbody>{''.join(body)}</tbody></table></div>"
+    )
+
+
+def side_by_side(*images: str) -> str:
+    """Plots side by side on a wide screen, one under the other on a phone, each at most the
+    screen's width: one figure per plot, so a phone shows each twice as large as one wide
+    figure of both would be."""
+    return f'<div class="plots">{"".join(images)}</div>'
+
+
+# the page never scrolls sideways; a table wider than the screen scrolls inside its own box (a
+# shadow at an edge says there is more that way; a cell's date or number stays on one line, a
+# model's name wraps on a phone); plots sit side by side, or one under the other, each at most
+# the screen's width; a long word (a feature name, a path, a model version) wraps. On a wide
+# screen a wide table may run on into the right margin (body's max-width is 1150px), up to 1em
+# from the window's edge
+CSS = """
+body{font-family:system-ui,sans-serif;max-width:1150px;margin:2em auto;padding:0 1em;color:#222;
+overflow-wrap:break-word}
+table{border-collapse:collapse;font-size:.9em}
+th,td{border:1px solid #ccc;padding:.3em .5em;text-align:right}
+th:first-child,td:first-child{text-align:left}
+tr.chosen{font-weight:bold;background:#eef5ff}
+.note{background:#f7f7f7;padding:.8em 1em;border-left:4px solid #888}
+.wide{overflow-x:auto;margin:.5em 0 1.5em;background:
+linear-gradient(to right,#fff 30%,rgba(255,255,255,0)) left/2em 100% no-repeat local,
+linear-gradient(to left,#fff 30%,rgba(255,255,255,0)) right/2em 100% no-repeat local,
+radial-gradient(farthest-side at 0 50%,rgba(0,0,0,.25),transparent) left/.8em 100% no-repeat,
+radial-gradient(farthest-side at 100% 50%,rgba(0,0,0,.25),transparent) right/.8em 100% no-repeat}
+.wide td{white-space:nowrap}
+.wide.lists td:nth-child(2){white-space:pre}
+.wide.words td:last-child{white-space:normal;min-width:8em}
+.wide.words :is(td,th):last-child{text-align:left}
+img{max-width:100%;height:auto;box-sizing:border-box;border:1px solid #eee;margin:.5em 0}
+.plots{display:flex;flex-wrap:wrap;column-gap:.5em}
+.plots img{min-width:0}
+@media (max-width:600px){body{margin:1em auto;padding:0 .75em}h1{font-size:1.6em}
+.wide.names td:first-child{white-space:normal;min-width:9em}}
+@media (min-width:1250px){.wide{width:fit-content;max-width:calc((100vw + 1150px)/2 - 1em)}}
+"""
+
+
+def head(title: str) -> str:
+    """The page's <head>: the styles, and the viewport tag, without which a phone lays the page
+    out 980 px wide and shows it zoomed out."""
+    return f"""<head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{html.escape(title)}</title><style>{CSS}</style></head>"""
+
+
+# ---- the plots: one figure per plot, at most ~550 px wide (5 in at 110 dpi), so two sit side
+# by side in the page's 1150 px and a phone shows each at two thirds of its size, not a third
+
+DPI = 110
+PANEL = (5.0, 4.4)  # inches: a curve or a reliability diagram
+
+
+def _save(fig: plt.Figure, path: Path, alt: str) -> str:
+    """The figure as a PNG beside the report; the <img> that shows it."""
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=DPI)
     plt.close(fig)
-    return path.name
+    return f'<img src="{html.escape(path.name)}" alt="{html.escape(alt)}">'
+
+
+def _slug(name: str) -> str:
+    """A model's name as part of a file name (BG/NBD: bg-nbd)."""
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
 
 
 def _curves(data: ReportData, directory: Path) -> str:
-    fig, (roc_ax, pr_ax) = plt.subplots(1, 2, figsize=(11, 4.6))
+    (roc_fig, roc_ax), (pr_fig, pr_ax) = plt.subplots(figsize=PANEL), plt.subplots(figsize=PANEL)
     for name, score in data.test_scores.items():
         style = "--" if name.startswith(("Baseline", "Oracle")) else "-"
         fpr, tpr, _ = roc_curve(data.y_test, score)
@@ -67,12 +165,15 @@ def _curves(data: ReportData, directory: Path) -> str:
     pr_ax.set(xlabel="recall", ylabel="precision", title="Precision–recall")
     roc_ax.legend(fontsize=7, loc="lower right")
     pr_ax.legend(fontsize=7, loc="upper right")
-    return _save(fig, directory / "curves.png")
+    return side_by_side(
+        _save(roc_fig, directory / "roc.png", "ROC curves"),
+        _save(pr_fig, directory / "pr.png", "precision–recall curves"),
+    )
 
 
 def _reliability(data: ReportData, directory: Path) -> str:
     name = data.metrics["models"][data.chosen]["name"]
-    fig, ax = plt.subplots(figsize=(5.2, 4.6))
+    fig, ax = plt.subplots(figsize=PANEL)
     for label, proba in (("raw", data.chosen_raw), ("calibrated", data.test_scores[name])):
         observed, predicted = calibration_curve(
             data.y_test, np.clip(proba, 0, 1), n_bins=10, strategy="quantile"
@@ -81,14 +182,15 @@ def _reliability(data: ReportData, directory: Path) -> str:
     ax.plot([0, 1], [0, 1], ":", color="grey", lw=1, label="perfect")
     ax.set(xlabel="mean predicted probability", ylabel="observed share", title="Reliability")
     ax.legend(fontsize=8)
-    return _save(fig, directory / "reliability.png")
+    return side_by_side(_save(fig, directory / "reliability.png", f"reliability of {name}"))
 
 
 def _confusion(data: ReportData, directory: Path) -> str:
-    names = list(data.confusion)
-    fig, axes = plt.subplots(1, len(names), figsize=(3.3 * len(names), 3.2), squeeze=False)
-    for ax, name in zip(axes[0], names, strict=True):
-        c = data.confusion[name]
+    """One small matrix per model (2.5 in: four in a row on a wide screen, one a row on a
+    phone, each at its own size)."""
+    images = []
+    for name, c in data.confusion.items():
+        fig, ax = plt.subplots(figsize=(2.5, 2.5))
         grid = np.array([[c["tn"], c["fp"]], [c["fn"], c["tp"]]])
         ax.imshow(grid, cmap="Blues")
         for (i, j), value in np.ndenumerate(grid):
@@ -99,38 +201,30 @@ def _confusion(data: ReportData, directory: Path) -> str:
         ax.set_yticklabels(["no", "yes"])
         ax.set_xlabel("predicted")
         ax.set_ylabel("actual")
-    return _save(fig, directory / "confusion.png")
+        alt = f"confusion matrix of {name}"
+        images.append(_save(fig, directory / f"confusion-{_slug(name)}.png", alt))
+    return side_by_side(*images)
 
 
 def _importance(data: ReportData, directory: Path) -> str:
-    fig, (native_ax, perm_ax) = plt.subplots(1, 2, figsize=(12, 6))
+    native_fig, native_ax = plt.subplots(figsize=(5.0, 6.0))
     native = data.native_importance.sort_values(ascending=False).head(TOP_FEATURES)[::-1]
     native_ax.barh(native.index, native.to_numpy())
-    native_ax.set(title="Native importance (chosen model)", xlabel="share of total")
+    native_ax.set(title="Native (chosen model)", xlabel="share of total")
+    perm_fig, perm_ax = plt.subplots(figsize=(5.0, 6.0))
     perm = data.permutation_importance.sort_values("mean", ascending=False).head(TOP_FEATURES)
     perm = perm[::-1]
     perm_ax.barh(perm["feature"], perm["mean"], xerr=perm["sd"])
-    perm_ax.set(title="Permutation importance on the test date", xlabel="drop in PR-AUC")
+    perm_ax.set(title="Permutation, on the test date", xlabel="drop in PR-AUC")
     for ax in (native_ax, perm_ax):
-        ax.tick_params(axis="y", labelsize=8)
-    return _save(fig, directory / "importance.png")
+        ax.tick_params(axis="y", labelsize=9)
+    return side_by_side(
+        _save(native_fig, directory / "importance-native.png", "native feature importance"),
+        _save(perm_fig, directory / "importance-permutation.png", "permutation importance"),
+    )
 
 
-def _fmt(value: object, digits: int = 4) -> str:
-    if isinstance(value, float):
-        return "–" if np.isnan(value) else f"{value:.{digits}f}"
-    if isinstance(value, int):
-        return f"{value:,}"
-    return html.escape(str(value))
-
-
-def _table(header: list[str], rows: list[list[object]], bold_row: int | None = None) -> str:
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
-    body = []
-    for i, row in enumerate(rows):
-        cls = ' class="chosen"' if i == bold_row else ""
-        body.append(f"<tr{cls}>" + "".join(f"<td>{_fmt(v)}</td>" for v in row) + "</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+# ---- the training report's tables and page
 
 
 def _cv(entry: dict, metric: str) -> str:
@@ -189,30 +283,20 @@ def _comparison(data: ReportData) -> str:
         "test F1",
         "test Brier",
     ]
-    return _table(header, rows, chosen_row)
+    return table(header, rows, chosen_row, cells="names")
 
 
 def _slices(data: ReportData) -> str:
     parts = []
     for slicing, rows in data.slices.items():
         columns = ["slice", "rows", "positive_rate", "mean_probability", "roc_auc", "pr_auc", "f1"]
-        table = _table(
+        rows_table = table(
             ["slice", "rows", "observed rate", "mean probability", "ROC-AUC", "PR-AUC", "F1"],
             [[r[c] for c in columns] for r in rows],
         )
-        parts.append(f"<h3>{html.escape(slicing.replace('_', ' '))}</h3>{table}")
+        parts.append(f"<h3>{html.escape(slicing.replace('_', ' '))}</h3>{rows_table}")
     return "".join(parts)
 
-
-CSS = """
-body{font-family:system-ui,sans-serif;max-width:1150px;margin:2em auto;padding:0 1em;color:#222}
-table{border-collapse:collapse;margin:.5em 0 1.5em;font-size:.9em}
-th,td{border:1px solid #ccc;padding:.3em .6em;text-align:right}
-th:first-child,td:first-child{text-align:left}
-tr.chosen{font-weight:bold;background:#eef5ff}
-img{max-width:100%;border:1px solid #eee;margin:.5em 0}
-.note{background:#f7f7f7;padding:.8em 1em;border-left:4px solid #888}
-"""
 
 HOW_TO_READ = """
 <p class="note"><b>How to read this.</b> Every model was fitted on older as-of dates, calibrated
@@ -241,9 +325,7 @@ def write_report(directory: Path, data: ReportData) -> Path:
         (f"Feature importance (top {TOP_FEATURES})", _importance),
     ]
     figures = "".join(
-        f'<h2>{html.escape(title)}</h2><img src="{html.escape(draw(data, directory))}" '
-        f'alt="{html.escape(title)}">'
-        for title, draw in plots
+        f"<h2>{html.escape(title)}</h2>{draw(data, directory)}" for title, draw in plots
     )
     m = data.metrics
     chosen = m["models"][m["chosen"]]
@@ -252,8 +334,7 @@ def write_report(directory: Path, data: ReportData) -> Path:
     verdict = "passed" if gate["passed"] else "NOT passed"
     judge = "its mean over the CV folds of" if m.get("chosen_on") == "cv" else "validation"
     page = f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Model report {html.escape(data.version)}</title>
-<style>{CSS}</style></head><body>
+<html lang="en">{head(f"Model report {data.version}")}<body>
 <h1>Repeat-purchase model {html.escape(data.version)}</h1>
 <p>Chosen: <b>{html.escape(chosen["name"])}</b> by {judge} {m["selection_metric"]};
 threshold {chosen["test"]["threshold"]:.4f}; test as-of date {html.escape(data.test_as_of)}

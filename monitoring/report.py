@@ -1,9 +1,9 @@
 """The monitoring report: monitor.json (the data) and report.html (the same data, read by a person).
 
-The HTML is one self-contained file: the training report's styles and tables
-(modeling/report.py) with the plots inline as PNG data, so it can be mailed or archived
-alone; on a phone its wide tables scroll inside their own boxes, never the page. Both files
-are written to a temporary name and renamed into place, so a reader never sees half a report.
+The HTML is one self-contained file: the page the training report is made of
+(modeling/report.py: its head, styles, tables and rows of plots, which fit a phone) with the
+plots inline as PNG data, so it can be mailed or archived alone. Both files are written to a
+temporary name and renamed into place, so a reader never sees half a report.
 """
 
 from __future__ import annotations
@@ -24,40 +24,10 @@ matplotlib.use("Agg")  # files only: no display, no GUI toolkit
 import matplotlib.pyplot as plt
 
 from ingest.paths import PipelinePaths
-from modeling.report import CSS as TRAINING_CSS
-from modeling.report import _table as _plain_table
+from modeling.report import head, side_by_side, table
 from monitoring.realized import MODEL, NAMES, PROBABILITIES, Realized
 
 COLOURS = {key: f"C{i}" for i, key in enumerate(NAMES)}  # one colour per score in every plot
-
-# the training report's look, made to fit a phone: the page never scrolls sideways; a table
-# wider than the screen scrolls inside its own box (a shadow at an edge says there is more that
-# way; a cell's date or number stays on one line); plots sit side by side, or one under the
-# other, each at most the screen's width; a long word (a feature name, a path) wraps. On a
-# wide screen a wide table may run on into the right margin (body's max-width is 1150px), up to
-# 1em from the window's edge, as it did before it had a box
-CSS = (
-    TRAINING_CSS
-    + """
-body{overflow-wrap:break-word}
-.wide{overflow-x:auto;margin:.5em 0 1.5em;background:
-linear-gradient(to right,#fff 30%,rgba(255,255,255,0)) left/2em 100% no-repeat local,
-linear-gradient(to left,#fff 30%,rgba(255,255,255,0)) right/2em 100% no-repeat local,
-radial-gradient(farthest-side at 0 50%,rgba(0,0,0,.25),transparent) left/.8em 100% no-repeat,
-radial-gradient(farthest-side at 100% 50%,rgba(0,0,0,.25),transparent) right/.8em 100% no-repeat}
-.wide>table{margin:0}
-.wide :is(th,td){padding:.3em .5em}
-.wide td{white-space:nowrap}
-.wide.lists td:nth-child(2){white-space:pre}
-.wide.words td:last-child{white-space:normal;min-width:8em}
-.wide.words :is(td,th):last-child{text-align:left}
-img{height:auto;box-sizing:border-box}
-.plots{display:flex;flex-wrap:wrap;column-gap:.5em}
-.plots img{min-width:0}
-@media (max-width:600px){body{margin:1em auto;padding:0 .75em}h1{font-size:1.6em}}
-@media (min-width:1250px){.wide{width:fit-content;max-width:calc((100vw + 1150px)/2 - 1em)}}
-"""
-)
 
 # ---- the data -------------------------------------------------------------------------------
 
@@ -136,13 +106,6 @@ def _days(entries: list[dict]) -> list[date]:
     return [date.fromisoformat(e["as_of_date"]) for e in entries]
 
 
-def _side_by_side(*images: str) -> str:
-    """Plots side by side on a wide screen, one under the other on a phone, each at most the
-    screen's width: one figure per plot, so a phone shows each twice as large as one wide
-    figure of both would be."""
-    return f'<div class="plots">{"".join(images)}</div>'
-
-
 def _over_time(entries: list[dict]) -> str:
     """ROC-AUC and PR-AUC per as-of date, every score; the training test metric as a star."""
     days = _days(entries)
@@ -164,7 +127,7 @@ def _over_time(entries: list[dict]) -> str:
         unique = dict(zip(labels, handles, strict=True))
         ax.legend(unique.values(), unique.keys(), fontsize=7)
         plots.append(_inline(fig, f"realized {title} over time"))
-    return _side_by_side(*plots)
+    return side_by_side(*plots)
 
 
 def _calibration(entries: list[dict]) -> str:
@@ -191,21 +154,13 @@ def _calibration(entries: list[dict]) -> str:
     diagram.set(title=f"Reliability, as of {latest['as_of_date']}",
                 xlabel="mean predicted probability", ylabel="observed share")  # fmt: skip
     diagram.legend(fontsize=7)
-    return _side_by_side(
+    return side_by_side(
         _inline(trend_fig, "mean predicted vs observed repeat rate over time"),
         _inline(diagram_fig, f"reliability as of {latest['as_of_date']}"),
     )
 
 
 # ---- the tables -------------------------------------------------------------------------------
-
-
-def _table(header: list[str], rows: list[list[object]], cells: str = "") -> str:
-    """The training report's table in a box of its own, which scrolls sideways when the table
-    is wider than the screen (a phone), so the page itself never does. Its cells keep to one
-    line, but for `cells` "lists" (the second column lists dates, one a line) and "words" (the
-    last column is a sentence: it wraps)."""
-    return f'<div class="{" ".join(["wide", cells]).strip()}">{_plain_table(header, rows)}</div>'
 
 
 QUALITY_HEADER = [
@@ -232,17 +187,17 @@ def _by_date(entries: list[dict]) -> str:
         rows.append([e["as_of_date"], ", ".join(e["model_versions"]), *_quality(e),
                      reference[0] if reference else "–"])  # fmt: skip
     header = ["as-of date", "model", *QUALITY_HEADER, "training report test ROC-AUC"]
-    return _table(header, rows)
+    return table(header, rows)
 
 
 def _by_week(weeks: list[dict]) -> str:
     rows = [[w["iso_week"], "\n".join(w["as_of_dates"]), *_quality(w)] for w in weeks]
-    return _table(["ISO week", "as-of dates", *QUALITY_HEADER], rows, cells="lists")
+    return table(["ISO week", "as-of dates", *QUALITY_HEADER], rows, cells="lists")
 
 
 def _by_tier(entries: list[dict]) -> str:
     rows = [[e["as_of_date"], t["tier"], *_quality(t)] for e in entries for t in e["tiers"]]
-    return _table(["as-of date", "tier", *QUALITY_HEADER], rows)
+    return table(["as-of date", "tier", *QUALITY_HEADER], rows)
 
 
 def _reliability(entry: dict) -> str:
@@ -256,7 +211,7 @@ def _reliability(entry: dict) -> str:
             for b in entry["scores"][key]["reliability"]
         ]  # fmt: skip
         parts.append(f"<h3>{html.escape(NAMES[key])}</h3>")
-        parts.append(_table(["probability bin", "rows", "mean predicted", "observed rate"], rows))
+        parts.append(table(["probability bin", "rows", "mean predicted", "observed rate"], rows))
     return "".join(parts)
 
 
@@ -280,13 +235,13 @@ def _drift(drift: dict | None, why_not: str | None, thresholds: dict) -> str:
     if score:
         parts.append("<h3>Score</h3>")
         words = "words" if "reason" in score else ""  # why it was not compared, in a sentence
-        parts.append(_table(_names(score), [[_cell(v) for v in score.values()]], cells=words))
+        parts.append(table(_names(score), [[_cell(v) for v in score.values()]], cells=words))
     features = drift.get("features") or []
     if features:
         header = list(dict.fromkeys(k for f in features for k in f))
         parts.append("<h3>Features</h3>")
         rows = [[_cell(f.get(k)) for k in header] for f in features]
-        parts.append(_table(_names(header), rows))
+        parts.append(table(_names(header), rows))
     return "".join(parts)
 
 
@@ -357,7 +312,7 @@ def render_html(report: dict) -> str:
     entries = realized["by_as_of_date"]
     window = _window_days(report)
     alerts = "".join(f"<li>{html.escape(a)}</li>" for a in report["alerts"])
-    pending = _table(
+    pending = table(
         ["as-of date", "customers scored", "why not yet"],
         [[p["as_of_date"], p["rows"], p["reason"]] for p in realized["pending"]],
         cells="words",
@@ -382,9 +337,7 @@ def render_html(report: dict) -> str:
             "<h2>Realized performance</h2><p>No scored date's label window has closed yet.</p>"
         )
     return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1"><title>Model monitoring</title>
-<style>{CSS}</style></head><body>
+<html lang="en">{head("Model monitoring")}<body>
 <h1>Model monitoring</h1>
 <p>{_header(report)}</p>
 {f'<div class="note"><b>Alerts</b><ul>{alerts}</ul></div>' if alerts else "<p>No alert.</p>"}

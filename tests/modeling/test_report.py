@@ -1,4 +1,5 @@
-"""The evaluation report and metrics.json: plots that exist, baselines, slices, oracle."""
+"""The evaluation report and metrics.json: plots that exist, baselines, slices, oracle; the
+page's tables in boxes of their own (how it fits a screen: tests/web/test_reports.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pandas as pd
 
 from modeling.baselines import oracle
 from modeling.dataset import load_labels
+from tests.modeling.conftest import sample_training_report
 
 
 def test_report_exists_and_every_image_it_references_exists(trained_models):
@@ -21,6 +23,21 @@ def test_report_exists_and_every_image_it_references_exists(trained_models):
         assert (directory / name).stat().st_size > 1000
     assert "How to read this" in page
     assert "BG/NBD" in page and "recency" in page.lower()
+
+
+def test_every_table_scrolls_in_its_own_box_and_every_plot_is_a_figure_of_its_own(tmp_path):
+    """The same page parts as the monitoring report's (modeling.report's table, side_by_side
+    and head): a phone scrolls a wide table, never the page, and shows each plot at most its
+    width, one under the other."""
+    page = sample_training_report(tmp_path).read_text()
+    tables = page.count("<table")
+    assert tables == 5  # the comparison, four slicings
+    assert len(re.findall(r'<div class="wide[^"]*"><table', page)) == tables
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in page
+    rows = re.findall(r'<div class="plots">((?:<img [^>]+>)+)</div>', page)
+    # ROC and PR; reliability; a confusion matrix per model and BG/NBD; native and permutation
+    assert [row.count("<img") for row in rows] == [2, 1, 4, 2]
+    assert page.count("<img") == 9
 
 
 def test_metrics_have_both_baselines_cross_validation_and_slices(trained_models):

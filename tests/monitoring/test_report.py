@@ -1,7 +1,7 @@
 """report.html's words, from monitoring.report over a made-up report (tests/monitoring/conftest.py
 sample_report): the header says what it knows and leaves out what it does not, never a dash
 or a Python None where a number or a name should be; every table sits in a box of its own that
-scrolls sideways on a phone (the page itself: tests/web/test_monitoring_report.py)."""
+scrolls sideways on a phone (the page itself: tests/web/test_reports.py)."""
 
 from __future__ import annotations
 
