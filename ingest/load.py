@@ -41,6 +41,12 @@ from ingest.sources import ISO_DATE, ISO_TIMESTAMP, literal, quote
 # The forms accepted under --decimal ',': 12 · 12,5 · -3,00 · 1.234,50 (dot thousands groups
 # of exactly three digits need a comma part). Any other value with a '.' or ',' is set aside.
 COMMA_DECIMAL = r"[+-]?(\d+(,\d+)?|\d{1,3}(\.\d{3})+,\d+)"
+# --decimal . (the default): digit groups of 3 with a decimal point ('1,234.50') or several
+# groups ('1,234,567') can only be thousands separators, so their commas are dropped; one comma
+# between digits alone ('1,5', '1,234') may be a decimal comma or a thousands one: set aside
+# as ambiguous_amount (with --decimal , the first is 1.5), never read as either
+DOT_GROUPED = r"[+-]?\d{1,3}((,\d{3})+\.\d+|(,\d{3}){2,})"
+DOT_AMBIGUOUS = r"[+-]?\d+,\d+"
 # text ending in a time and an explicit offset: converted to --timezone, not left as written
 ZONED_TIME = r"\d:\d\d(:\d\d(\.\d+)?)?\s*([zZ]|[+-]\d\d(:?\d\d)?)$"
 
@@ -56,6 +62,9 @@ class LoadSummary:
     rows_written: int = 0
     set_aside: dict[str, int] = field(default_factory=dict)
     dates_left_as_text: int = 0
+    amounts_not_numbers: int = 0
+    amount_examples: list[str] = field(default_factory=list)  # a few, for the note
+    decimal: str = "."
     returns: int = 0
     null_columns: list[str] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
@@ -84,6 +93,13 @@ class LoadSummary:
             + (f" → {self.out / contract.SET_ASIDE_DIR / contract.SET_ASIDE_FILE}" if aside else "")
         )
         lines += [f"  {reason}: {count:,}" for reason, count in sorted(self.set_aside.items())]
+        if self.set_aside.get("ambiguous_amount"):
+            other = "," if self.decimal == "." else "."
+            lines.append(
+                f"  (amounts whose separator could mean either: the file was read with "
+                f"--decimal {self.decimal}; if {other!r} is its decimal separator, load it "
+                f"again with --decimal {other})"
+            )
         lines.append(
             f"check: {self.rows_read:,} read = {self.rows_kept:,} kept + {aside:,} set aside"
         )
@@ -91,6 +107,13 @@ class LoadSummary:
             lines.append(
                 f"note: {self.dates_left_as_text:,} order_date values are neither ISO "
                 "nor --date-format; kept as text for dbt staging to reject"
+            )
+        if self.amounts_not_numbers:
+            examples = ", ".join(repr(e) for e in self.amount_examples)
+            lines.append(
+                f"note: {self.amounts_not_numbers:,} amount values are not numbers (e.g. "
+                f"{examples}); kept as text for dbt staging to reject as unparseable_amount. "
+                "Remove currency signs and units from the amount column to keep those rows"
             )
         if self.null_columns:
             lines.append(
@@ -164,17 +187,19 @@ def _timestamp_sql(column: str, options: Options) -> str:
     return parsed
 
 
-def _comma_decimal(source: str, options: Options) -> bool:
-    return options.decimal == "," and source not in options.typed
-
-
 def _number_text_sql(source: str, options: Options) -> str:
-    """Decimal-comma text ('1.234,50') → decimal-point text ('1234.50'), for the accepted forms
-    only; anything else (and every typed column) unchanged."""
+    """Number text with separators → plain decimal-point text, for the accepted forms only:
+    with ``--decimal ,`` '1.234,50' → '1234.50'; with '.' '1,234.50' → '1234.50'. Anything
+    else (and every typed column) unchanged."""
     column = quote(source)
-    if not _comma_decimal(source, options):
+    if source in options.typed:
         return column
     text = f"trim({column})"
+    if options.decimal == ".":
+        return (
+            f"case when regexp_full_match({text}, '{DOT_GROUPED}') "
+            f"then replace({text}, ',', '') else {column} end"
+        )
     return (
         f"case when regexp_full_match({text}, '{COMMA_DECIMAL}') "
         f"then replace(replace({text}, '.', ''), ',', '.') else {column} end"
@@ -182,10 +207,14 @@ def _number_text_sql(source: str, options: Options) -> str:
 
 
 def _ambiguous_sql(source: str, options: Options) -> str:
-    """SQL true when a ``--decimal ,`` value has a separator but is not an accepted form."""
-    if not _comma_decimal(source, options):
+    """SQL true when a text number cannot be read without guessing the separator: with
+    ``--decimal ,`` one with a separator that is not an accepted form, with '.' one comma
+    between digits alone (DOT_AMBIGUOUS)."""
+    if source in options.typed:
         return "false"
     text = f"trim({quote(source)})"
+    if options.decimal == ".":
+        return f"coalesce(regexp_full_match({text}, '{DOT_AMBIGUOUS}'), false)"
     return (
         f"coalesce(not regexp_full_match({text}, '{COMMA_DECIMAL}') "
         f"and regexp_matches({text}, '[.,]'), false)"
@@ -393,7 +422,7 @@ def load(
     columns = _resolve_columns(chosen, source_columns, mapping or {}, path)
     chosen.build(con, columns, options)
 
-    summary = LoadSummary(source=path, out=out, preset=preset)
+    summary = LoadSummary(source=path, out=out, preset=preset, decimal=decimal)
     summary.rows_read = _count(con, "select count(*) from src")
     summary.rows_kept = _count(con, "select count(*) from kept")
     summary.set_aside = dict(
@@ -420,6 +449,20 @@ def load(
         summary.dates_left_as_text = _count(
             con, f"select count(*) from landed where order_date is not null and {stamp} is null"
         )
+    # the amounts dbt staging will reject as unparseable_amount, by its very cast, told now
+    not_numbers = (
+        "from landed where nullif(trim(amount), '') is not null "
+        "and try_cast(trim(amount) as decimal(18, 2)) is null"
+    )
+    summary.amounts_not_numbers = _count(con, f"select count(*) {not_numbers}")
+    if summary.amounts_not_numbers:
+        summary.amount_examples = [
+            row[0]
+            for row in con.execute(
+                f"select amount {not_numbers} group by amount order by count(*) desc, amount "
+                "limit 3"
+            ).fetchall()
+        ]
     summary.returns = _count(con, "select count(*) from landed where amount like '-%'")
 
     source = {"file": path.name, "sha256": digest, "rows_read": summary.rows_read}
@@ -536,7 +579,9 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         metavar="{.|,}",
         help="decimal separator of text amounts. With ',' the accepted forms are 12,5 -3,00 "
         "1.234,50 (dot groups of 3 digits); other values with '.' or ',' are set aside as "
-        "ambiguous_amount. Typed Parquet numbers are never re-read as text",
+        "ambiguous_amount. With '.' 1,234.50 and 12,345,678 are thousands; one comma alone "
+        "(1,5 or 1,234) is set aside as ambiguous_amount. Typed Parquet numbers are never "
+        "re-read as text",
     )
     parser.add_argument(
         "--encoding", default="utf-8", help="CSV text encoding, e.g. latin-1, cp1252 (utf-8)"

@@ -72,6 +72,24 @@ def _text_of_number(column: str) -> str:
     )
 
 
+def _check_utf8(con: duckdb.DuckDBPyConnection, column: str, path: Path) -> None:
+    """A BINARY column (text some writers store without Parquet's UTF8 annotation) is read as
+    the UTF-8 text it holds; a cast would write 'José' as 'Jos\\xC3\\xA9', an id nobody has.
+    Bytes that are not UTF-8 stop the import, named as a CSV's are, rather than be guessed."""
+    q = quote(column)
+    bad = con.execute(
+        f"select {q}, count(*) over () from raw_src "
+        f"where {q} is not null and try(decode({q})) is null limit 1"
+    ).fetchall()
+    if bad:
+        value, count = bad[0]
+        raise LoadError(
+            f"column {column!r} holds bytes that are not UTF-8 text in {count:,} rows (e.g. "
+            f"{bytes(value)[:40]!r}); write it as a string column",
+            path,
+        )
+
+
 def _register_parquet(con: duckdb.DuckDBPyConnection, path: Path, timezone: str) -> frozenset[str]:
     try:
         con.execute(f"create view raw_src as select * from read_parquet({literal(str(path))})")
@@ -91,6 +109,9 @@ def _register_parquet(con: duckdb.DuckDBPyConnection, path: Path, timezone: str)
             expr, typed = _text_of_number(q), typed | {column}
         elif dtype.startswith("DECIMAL") or dtype.endswith(("INT", "INTEGER")):
             expr, typed = f"cast({q} as varchar)", typed | {column}
+        elif dtype == "BLOB":
+            _check_utf8(con, column, path)
+            expr = f"decode({q})"
         else:
             expr = f"cast({q} as varchar)"
         casts.append(f"{expr} as {q}")

@@ -76,6 +76,97 @@ def test_decimal_comma_accepts_only_unambiguous_forms_and_sets_the_rest_aside(tm
     assert "ambiguous_amount: 4" in report and "check: 9 read = 5 kept + 4 set aside" in report
 
 
+def test_decimal_point_drops_thousands_commas_and_sets_a_lone_comma_aside(tmp_path):
+    """The mirror of --decimal ,: a US export's '1,234.50' is 1234.50, not a rejected row (the
+    large orders would go missing); '1,5' or '1,234' could be either, so neither is guessed."""
+    source = tmp_path / "us.csv"
+    source.write_text(
+        "customer_id,order_date,amount\n"
+        'A,2024-01-05,"1,234.50"\n'
+        'B,2024-01-05,"-2,500.00"\n'
+        'C,2024-01-05,"12,345,678"\n'
+        "D,2024-01-05,12.5\n"
+        'E,2024-01-05,"1,5"\n'
+        'F,2024-01-05,"1,234"\n'
+        'G,2024-01-05,"1,2,3"\n'
+        'H,2024-01-05,"12,34.5"\n'
+    )
+    summary = load(source, tmp_path / "raw")
+    landed = {r["customer_id"]: r["amount"] for r in _landed(tmp_path / "raw")}
+    # G and H are no number in any locale: kept as written, for staging to reject
+    assert landed == {
+        "A": "1234.50", "B": "-2500.00", "C": "12345678", "D": "12.5", "G": "1,2,3",
+        "H": "12,34.5",
+    }  # fmt: skip
+    aside = _aside(tmp_path / "raw")
+    assert [(r["customer_id"], r["amount"]) for r in aside] == [("E", "1,5"), ("F", "1,234")]
+    assert summary.set_aside == {"ambiguous_amount": 2}
+    report = summary.report()
+    assert "--decimal ," in report, "the report names the option that reads them"
+
+
+def test_amounts_that_are_not_numbers_are_told_at_load(tmp_path):
+    """Currency signs and units are not stripped (a file may mix currencies), but the user
+    hears at load, not only after dbt build, that those rows will be rejected."""
+    source = tmp_path / "money.csv"
+    source.write_text(
+        "customer_id,order_date,amount\n"
+        "A,2024-01-05,€12.50\n"
+        "B,2024-01-05,12.5 EUR\n"
+        "C,2024-01-05,€12.50\n"
+        "D,2024-01-05,7\n"
+        "E,2024-01-05,\n"
+    )
+    summary = load(source, tmp_path / "raw")
+    assert [r["amount"] for r in _landed(tmp_path / "raw")] == [
+        "€12.50", "12.5 EUR", "€12.50", "7", None,
+    ]  # fmt: skip
+    assert summary.amounts_not_numbers == 3, "the empty amount is missing, not unparseable"
+    report = summary.report()
+    assert "3 amount values are not numbers (e.g. '€12.50', '12.5 EUR')" in report
+    assert "unparseable_amount" in report
+
+
+def test_binary_parquet_text_is_read_as_the_text_it_holds(tmp_path):
+    """Some writers store strings as BINARY without the UTF8 annotation: 'José' must land as
+    José, not as the escaped bytes 'Jos\\xC3\\xA9' (a customer nobody has)."""
+    source = tmp_path / "binary.parquet"
+    ids = ["José", "C100", "日本123"]
+    pq.write_table(
+        pa.table(
+            {
+                "customer_id": pa.array([i.encode() for i in ids], pa.binary()),
+                "order_date": pa.array([b"2024-01-05"] * 3, pa.binary()),
+                "amount": pa.array([b"12.50", None, b"-3"], pa.binary()),
+            }
+        ),
+        source,
+    )
+    load(source, tmp_path / "raw")
+    landed = _landed(tmp_path / "raw")
+    assert [r["customer_id"] for r in landed] == ids
+    assert [r["amount"] for r in landed] == ["12.50", None, "-3"]
+
+
+def test_binary_parquet_bytes_that_are_not_text_stop_the_import(tmp_path):
+    source = tmp_path / "bytes.parquet"
+    pq.write_table(
+        pa.table(
+            {
+                "customer_id": pa.array([b"ok", b"\xff\xfe", b"\xc3"], pa.binary()),
+                "order_date": ["2024-01-05"] * 3,
+                "amount": ["1", "2", "3"],
+            }
+        ),
+        source,
+    )
+    result = _cli(str(source), "--out", str(tmp_path / "raw"))
+    assert result.returncode == 2, result.stderr
+    assert "'customer_id' holds bytes that are not UTF-8 text in 2 rows" in result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "raw" / contract.TRANSACTIONS_FILE).exists()
+
+
 def test_decimal_comma_never_reparses_typed_parquet_numbers(tmp_path):
     source = tmp_path / "typed.parquet"
     pq.write_table(
