@@ -112,8 +112,8 @@ class LoadSummary:
             examples = ", ".join(repr(e) for e in self.amount_examples)
             lines.append(
                 f"note: {self.amounts_not_numbers:,} amount values are not numbers (e.g. "
-                f"{examples}); kept as text for dbt staging to reject as unparseable_amount. "
-                "Remove currency signs and units from the amount column to keep those rows"
+                f"{examples}); kept as text for dbt staging to reject as unparseable_amount "
+                "(a currency sign, unit or word in the amount: remove it to keep those rows)"
             )
         if self.null_columns:
             lines.append(
@@ -176,14 +176,15 @@ def _timestamp_sql(column: str, options: Options) -> str:
     Only text that starts with a digit is cast: DuckDB's cast reads the words ``epoch`` and
     ``infinity`` as dates (1970-01-01, and a date that prints as text), which would turn a
     placeholder into a real order; left as text, staging rejects it as unparseable."""
-    zoned = f"timezone({literal(options.timezone)}, try_cast({column} as timestamptz))"
+    text = f"trim({column})"  # ' 2024-01-05 ' is a date to staging too
+    zoned = f"timezone({literal(options.timezone)}, try_cast({text} as timestamptz))"
     parsed = (
         f"case when not regexp_matches({column}, '^\\s*[0-9]') then null "
-        f"when regexp_matches({column}, '{ZONED_TIME}') then {zoned} "
-        f"else try_cast({column} as timestamp) end"
+        f"when regexp_matches({text}, '{ZONED_TIME}') then {zoned} "
+        f"else try_cast({text} as timestamp) end"
     )
     if options.date_format:
-        parsed = f"coalesce({parsed}, try_strptime({column}, {literal(options.date_format)}))"
+        parsed = f"coalesce({parsed}, try_strptime({text}, {literal(options.date_format)}))"
     return parsed
 
 

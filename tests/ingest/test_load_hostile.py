@@ -389,3 +389,16 @@ def test_the_manifest_records_the_source(tmp_path):
     assert [(s["file"], s["rows_read"], len(s["sha256"])) for s in recorded] == [
         ("orders.csv", 1, 64)
     ]
+
+
+def test_a_padded_date_is_a_date_not_a_note(tmp_path):
+    """Staging trims dates, so the importer must too: ' 2024-01-05 ' is not 'left as text'."""
+    source = tmp_path / "padded.csv"
+    source.write_text(
+        "customer_id,order_date,amount\nA, 2024-01-05 ,1\nB,\t2024-01-05 10:30:00 ,2\n"
+        "C,05.01.2024,3\n"
+    )
+    summary = load(source, tmp_path / "raw")
+    dates = [r["order_date"] for r in _landed(tmp_path / "raw")]
+    assert dates == ["2024-01-05", "2024-01-05 10:30:00", "05.01.2024"]
+    assert summary.dates_left_as_text == 1
