@@ -287,7 +287,7 @@ def sqlite_table(store: FeatureStore, view: FeatureView) -> str:
     return '"' + table.replace('"', '""') + '"'
 
 
-def sqlite_upsert(store: FeatureStore, view: FeatureView, rows: int = 1) -> str:
+def sqlite_upsert(store: FeatureStore, view: FeatureView, rows: int) -> str:
     """Feast's SqliteOnlineStore.online_write_batch statement (no value_num, no vector) for
     `rows` rows at once, each bound as (entity_key, feature_name, value, value_text,
     event_ts); created_ts is NULL, as the materialization writes it."""
